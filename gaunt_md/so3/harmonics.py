@@ -1,0 +1,25 @@
+"""Real spherical harmonics (e3nn's convention, orthonormal on the sphere) on point sets.
+
+e3nn puts the polar axis along y: Y_l0 depends on y only.  We parametrise the sphere by the
+polar angle theta from +y and an azimuth phi:  s = (sin t sin p, cos t, sin t cos p).
+Each Y_lm is a degree-l polynomial in the Cartesian components, hence a trigonometric
+polynomial of degree <= l in (theta, phi) on the whole torus [0, 2pi)^2.
+"""
+from __future__ import annotations
+
+import torch
+from e3nn import o3
+
+
+def real_sh(lmax: int, points: torch.Tensor) -> torch.Tensor:
+    """Y_lm(points) for l <= lmax: [..., 3] -> [..., (lmax+1)^2], integral normalisation."""
+    return o3.spherical_harmonics(
+        list(range(lmax + 1)), points, normalize=False, normalization="integral"
+    )
+
+
+def angles_to_points(theta: torch.Tensor, phi: torch.Tensor) -> torch.Tensor:
+    """Unit vectors for polar angle theta (from +y) and azimuth phi, broadcast together."""
+    theta, phi = torch.broadcast_tensors(theta, phi)
+    st = torch.sin(theta)
+    return torch.stack([st * torch.sin(phi), torch.cos(theta), st * torch.cos(phi)], dim=-1)
