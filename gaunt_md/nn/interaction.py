@@ -1,0 +1,81 @@
+"""Interaction block: channelwise coupling of neighbour features with edge harmonics, weighted
+per edge, channel and path by a radial MLP, summed over neighbours.
+
+Coupling paths (l1, l2, l3) are those with non-zero Gaunt coefficients (l1+l2+l3 even), so
+natural-parity features stay natural-parity.  Each path's coupling block is the Gaunt block,
+rescaled so that every output component has unit norm over (m1, m2).
+
+Per edge e, U_e[(l1 m1), (p m3)] = sum_m2 G_p[m1, m2, m3] Y_e[l2 m2] is channel independent;
+the channel work is then one batched matmul  h_j[c, :] @ U_e  followed by the radial weights.
+"""
+from __future__ import annotations
+
+from typing import List, Tuple
+
+import torch
+from torch import nn
+
+from ..so3 import gaunt_block, sh_dim
+from .linear import DegreeLinear
+from .radial import RadialMLP
+
+
+def coupling_paths(lmax_in: int, lmax_edge: int, lmax_out: int) -> List[Tuple[int, int, int]]:
+    return [
+        (l1, l2, l3)
+        for l1 in range(lmax_in + 1)
+        for l2 in range(lmax_edge + 1)
+        for l3 in range(abs(l1 - l2), min(l1 + l2, lmax_out) + 1)
+        if (l1 + l2 + l3) % 2 == 0
+    ]
+
+
+def _path_tensors(paths, lmax_in: int, lmax_edge: int, lmax_out: int):
+    """Stacked coupling [D_in, D_edge, P] and, per stacked column, its path and output slot."""
+    columns = sum(2 * l3 + 1 for _, _, l3 in paths)
+    coupling = torch.zeros(sh_dim(lmax_in), sh_dim(lmax_edge), columns, dtype=torch.float64)
+    path_of_column = torch.zeros(columns, dtype=torch.long)
+    slot_of_column = torch.zeros(columns, dtype=torch.long)
+    start = 0
+    for p, (l1, l2, l3) in enumerate(paths):
+        block = gaunt_block(l1, l2, l3)
+        block = block / block.pow(2).sum(dim=(0, 1)).sqrt()
+        width = 2 * l3 + 1
+        coupling[l1 * l1:(l1 + 1) ** 2, l2 * l2:(l2 + 1) ** 2, start:start + width] = block
+        path_of_column[start:start + width] = p
+        slot_of_column[start:start + width] = torch.arange(l3 * l3, (l3 + 1) ** 2)
+        start += width
+    return coupling, path_of_column, slot_of_column
+
+
+class GauntInteraction(nn.Module):
+    def __init__(self, channels: int, lmax_in: int, lmax_edge: int, lmax_out: int,
+                 num_radial: int, radial_hidden: List[int], avg_num_neighbors: float):
+        super().__init__()
+        self.channels = channels
+        self.dim_out = sh_dim(lmax_out)
+        self.paths = coupling_paths(lmax_in, lmax_edge, lmax_out)
+        self.num_paths = len(self.paths)
+        coupling, path_of_column, slot_of_column = _path_tensors(self.paths, lmax_in, lmax_edge, lmax_out)
+        self.register_buffer("coupling", coupling)
+        self.register_buffer("path_of_column", path_of_column)
+        self.register_buffer("slot_of_column", slot_of_column)
+        self.linear_up = DegreeLinear(channels, channels, lmax_in)
+        self.radial = RadialMLP([num_radial] + radial_hidden + [channels * self.num_paths])
+        self.linear_out = DegreeLinear(channels, channels, lmax_out)
+        self.inv_avg_neighbors = 1.0 / avg_num_neighbors
+
+    def forward(self, node_features: torch.Tensor, edge_sh: torch.Tensor, radial_basis: torch.Tensor,
+                edge_index: torch.Tensor) -> torch.Tensor:
+        receivers, senders = edge_index[0], edge_index[1]
+        num_nodes = node_features.shape[0]
+        h = self.linear_up(node_features)[senders]                              # [E, C, D_in]
+        coupling_e = torch.einsum("ej,ijk->eik", edge_sh, self.coupling)         # [E, D_in, P]
+        messages = torch.bmm(h, coupling_e)                                      # [E, C, P]
+        weights = self.radial(radial_basis).view(-1, self.channels, self.num_paths)
+        messages = messages * weights[:, :, self.path_of_column]
+        summed = messages.new_zeros(num_nodes, self.channels, messages.shape[-1]).index_add(0, receivers, messages)
+        out = summed.new_zeros(num_nodes, self.channels, self.dim_out).index_add(
+            2, self.slot_of_column, summed
+        )
+        return self.linear_out(out * self.inv_avg_neighbors)

@@ -1,0 +1,133 @@
+"""Gaunt-MACE: MACE-style message passing whose product basis is the Gaunt many-body op."""
+from __future__ import annotations
+
+import math
+from typing import Dict, List, Optional
+
+import torch
+from e3nn import o3
+from torch import nn
+
+from .config import ModelConfig
+from .interaction import GauntInteraction
+from .linear import DegreeLinear, SpeciesDegreeLinear
+from .product import GauntProductBasis
+from .radial import BesselBasis, PolynomialCutoff
+from .readout import LinearReadout, MLPReadout
+
+
+class GauntLayer(nn.Module):
+    """Interaction -> product basis -> linear, plus a species-dependent skip connection."""
+
+    def __init__(self, cfg: ModelConfig, lmax_in: int, lmax_out: int, skip: bool):
+        super().__init__()
+        num_species = len(cfg.atomic_numbers)
+        self.interaction = GauntInteraction(
+            cfg.channels, lmax_in, cfg.max_ell, cfg.max_ell, cfg.num_bessel, list(cfg.radial_hidden),
+            cfg.avg_num_neighbors,
+        )
+        self.product = GauntProductBasis(cfg.channels, lmax_out, cfg.correlation, num_species, cfg.gaunt_method)
+        self.linear = DegreeLinear(cfg.channels, cfg.channels, lmax_out)
+        self.has_skip = skip
+        self.skip = SpeciesDegreeLinear(cfg.channels, cfg.channels, min(lmax_in, lmax_out), num_species)
+        self.lmax_out = lmax_out
+
+    def forward(self, h: torch.Tensor, species: torch.Tensor, one_hot: torch.Tensor, edge_sh: torch.Tensor,
+                radial: torch.Tensor, edge_index: torch.Tensor) -> torch.Tensor:
+        a = self.interaction(h, edge_sh, radial, edge_index)
+        out = self.linear(self.product(a, species))
+        if self.has_skip:
+            d = (min(h.shape[-1], out.shape[-1]))
+            out = torch.cat([out[:, :, :d] + self.skip(h[:, :, :d], one_hot), out[:, :, d:]], dim=-1)
+        return out
+
+
+class GauntMACE(nn.Module):
+    def __init__(self, cfg: ModelConfig):
+        super().__init__()
+        cfg.validate()
+        self.config = cfg.to_dict()
+        num_species = len(cfg.atomic_numbers)
+        self.num_species = num_species
+        self.r_max = float(cfg.r_max)
+        self.num_interactions = cfg.num_interactions
+        self.register_buffer("atomic_numbers", torch.tensor(cfg.atomic_numbers, dtype=torch.long))
+        self.register_buffer(
+            "e0", torch.tensor([cfg.e0s.get(z, 0.0) for z in cfg.atomic_numbers], dtype=torch.float64)
+        )
+        self.scale = nn.Parameter(torch.tensor(float(cfg.scale), dtype=torch.float64))
+        self.shift = nn.Parameter(torch.tensor(float(cfg.shift), dtype=torch.float64))
+        self.embedding = nn.Linear(num_species, cfg.channels, bias=False, dtype=torch.float64)
+        self.bessel = BesselBasis(cfg.r_max, cfg.num_bessel)
+        self.cutoff = PolynomialCutoff(cfg.r_max, cfg.cutoff_p)
+        self.spherical_harmonics = o3.SphericalHarmonics(
+            list(range(cfg.max_ell + 1)), normalize=True, normalization="component"
+        )
+        layers: List[nn.Module] = []
+        readouts: List[nn.Module] = []
+        lmax_in = 0
+        for t in range(cfg.num_interactions):
+            last = t == cfg.num_interactions - 1
+            lmax_out = 0 if last else cfg.hidden_lmax
+            layers.append(GauntLayer(cfg, lmax_in, lmax_out, skip=t > 0))
+            readouts.append(MLPReadout(cfg.channels, cfg.readout_hidden) if last else LinearReadout(cfg.channels))
+            lmax_in = lmax_out
+        self.layers = nn.ModuleList(layers)
+        self.readouts = nn.ModuleList(readouts)
+        self.to(torch.float64)
+
+    def node_energies(self, positions: torch.Tensor, species: torch.Tensor, edge_index: torch.Tensor,
+                      shifts: torch.Tensor) -> torch.Tensor:
+        vectors = positions[edge_index[1]] - positions[edge_index[0]] + shifts
+        lengths = torch.linalg.norm(vectors, dim=-1, keepdim=True)
+        edge_sh = self.spherical_harmonics(vectors)
+        radial = self.bessel(lengths) * self.cutoff(lengths)
+        one_hot = torch.nn.functional.one_hot(species, self.num_species).to(positions.dtype)
+        h = self.embedding(one_hot).unsqueeze(-1)
+        interaction_energy = torch.zeros_like(positions[:, 0])
+        for layer, readout in zip(self.layers, self.readouts):
+            h = layer(h, species, one_hot, edge_sh, radial, edge_index)
+            interaction_energy = interaction_energy + readout(h)
+        return self.e0[species] + self.shift + self.scale * interaction_energy
+
+    def forward(self, positions: torch.Tensor, species: torch.Tensor, edge_index: torch.Tensor,
+                shifts: torch.Tensor, batch: torch.Tensor, cell: torch.Tensor, num_graphs: int,
+                compute_forces: bool = True, compute_stress: bool = False,
+                training: bool = False) -> Dict[str, torch.Tensor]:
+        """Energies per graph and per atom; forces = -dE/dx; stress = (1/V) dE/d(strain)."""
+        strain = torch.zeros((num_graphs, 3, 3), dtype=positions.dtype, device=positions.device)
+        if compute_stress:
+            strain.requires_grad_(True)
+            sym = 0.5 * (strain + strain.transpose(1, 2))
+            positions = positions + torch.einsum("ni,nij->nj", positions, sym[batch])
+            shifts = shifts + torch.einsum("ei,eij->ej", shifts, sym[batch[edge_index[0]]])
+        if compute_forces and not positions.requires_grad:
+            positions.requires_grad_(True)
+        node_energy = self.node_energies(positions, species, edge_index, shifts)
+        energy = torch.zeros(num_graphs, dtype=node_energy.dtype, device=node_energy.device).index_add(
+            0, batch, node_energy
+        )
+        out: Dict[str, torch.Tensor] = {"energy": energy, "node_energy": node_energy}
+        inputs: List[torch.Tensor] = []
+        if compute_forces:
+            inputs.append(positions)
+        if compute_stress:
+            inputs.append(strain)
+        if len(inputs) > 0:
+            grads = torch.autograd.grad(
+                [energy.sum()], inputs, create_graph=training, allow_unused=True
+            )
+            if compute_forces:
+                g = grads[0]
+                out["forces"] = -g if g is not None else torch.zeros_like(positions)
+            if compute_stress:
+                g = grads[-1]
+                de_dstrain = g if g is not None else torch.zeros_like(strain)
+                volume = torch.linalg.det(cell).abs().clamp_min(1e-12)
+                out["virial"] = -de_dstrain
+                out["stress"] = de_dstrain / volume[:, None, None]
+        return out
+
+
+def count_parameters(model: nn.Module) -> int:
+    return sum(p.numel() for p in model.parameters() if p.requires_grad)

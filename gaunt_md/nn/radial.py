@@ -1,0 +1,57 @@
+"""Radial features of an edge: Bessel basis times a smooth polynomial cutoff, then an MLP."""
+from __future__ import annotations
+
+import math
+from typing import List
+
+import torch
+from torch import nn
+
+
+class BesselBasis(nn.Module):
+    """sqrt(2/r_max) sin(n pi r / r_max) / r, n = 1..num_basis (frequencies trainable)."""
+
+    def __init__(self, r_max: float, num_basis: int = 8):
+        super().__init__()
+        self.r_max = float(r_max)
+        self.frequencies = nn.Parameter(math.pi / r_max * torch.arange(1, num_basis + 1, dtype=torch.float64))
+        self.prefactor = math.sqrt(2.0 / r_max)
+
+    def forward(self, r: torch.Tensor) -> torch.Tensor:  # [E, 1] -> [E, num_basis]
+        return self.prefactor * torch.sin(self.frequencies * r) / r
+
+
+class PolynomialCutoff(nn.Module):
+    """Envelope that goes to zero at r_max with p-1 continuous derivatives (DimeNet's form)."""
+
+    def __init__(self, r_max: float, p: int = 5):
+        super().__init__()
+        self.r_max = float(r_max)
+        self.p = float(p)
+
+    def forward(self, r: torch.Tensor) -> torch.Tensor:
+        x = r / self.r_max
+        p = self.p
+        envelope = (
+            1.0
+            - (p + 1.0) * (p + 2.0) / 2.0 * torch.pow(x, p)
+            + p * (p + 2.0) * torch.pow(x, p + 1)
+            - p * (p + 1.0) / 2.0 * torch.pow(x, p + 2)
+        )
+        return envelope * (x < 1.0).to(r.dtype)
+
+
+class RadialMLP(nn.Module):
+    """Per-edge weights from the radial basis: SiLU MLP with a linear last layer."""
+
+    def __init__(self, sizes: List[int]):
+        super().__init__()
+        layers: List[nn.Module] = []
+        for i in range(len(sizes) - 1):
+            layers.append(nn.Linear(sizes[i], sizes[i + 1], bias=False))
+            if i < len(sizes) - 2:
+                layers.append(nn.SiLU())
+        self.net = nn.Sequential(*layers)
+
+    def forward(self, features: torch.Tensor) -> torch.Tensor:
+        return self.net(features)
