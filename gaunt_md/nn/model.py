@@ -51,6 +51,7 @@ class GauntMACE(nn.Module):
         self.num_species = num_species
         self.r_max = float(cfg.r_max)
         self.num_interactions = cfg.num_interactions
+        self.inv_avg_neighbors = 1.0 / cfg.avg_num_neighbors
         self.register_buffer("atomic_numbers", torch.tensor(cfg.atomic_numbers, dtype=torch.long))
         self.register_buffer(
             "e0", torch.tensor([cfg.e0s.get(z, 0.0) for z in cfg.atomic_numbers], dtype=torch.float64)
@@ -81,14 +82,18 @@ class GauntMACE(nn.Module):
         vectors = positions[edge_index[1]] - positions[edge_index[0]] + shifts
         lengths = torch.linalg.norm(vectors, dim=-1, keepdim=True)
         edge_sh = self.spherical_harmonics(vectors)
-        radial = self.bessel(lengths) * self.cutoff(lengths)
+        envelope = self.cutoff(lengths)
+        radial = self.bessel(lengths) * envelope
+        # the per-atom shift grows smoothly with the neighbour density, so a bare atom is
+        # exactly its E0 and nothing jumps when a neighbour crosses r_max
+        density = torch.zeros_like(positions[:, 0]).index_add(0, edge_index[0], envelope.squeeze(-1))
         one_hot = torch.nn.functional.one_hot(species, self.num_species).to(positions.dtype)
         h = self.embedding(one_hot).unsqueeze(-1)
         interaction_energy = torch.zeros_like(positions[:, 0])
         for layer, readout in zip(self.layers, self.readouts):
             h = layer(h, species, one_hot, edge_sh, radial, edge_index)
             interaction_energy = interaction_energy + readout(h)
-        return self.e0[species] + self.shift + self.scale * interaction_energy
+        return self.e0[species] + self.shift * density * self.inv_avg_neighbors + self.scale * interaction_energy
 
     def forward(self, positions: torch.Tensor, species: torch.Tensor, edge_index: torch.Tensor,
                 shifts: torch.Tensor, batch: torch.Tensor, cell: torch.Tensor, num_graphs: int,

@@ -1,0 +1,65 @@
+"""gaunt-md command line: train | eval."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+
+def _train(args) -> int:
+    from .train.config import load_config
+    from .train.trainer import Trainer
+
+    cfg = load_config(args.config)
+    if args.output_dir:
+        cfg.output_dir = args.output_dir
+    if args.max_epochs is not None:
+        cfg.optim.max_epochs = args.max_epochs
+    trainer = Trainer(cfg, resume=args.resume)
+    final = trainer.run()
+    print(json.dumps(final, indent=2))
+    return 0
+
+
+def _eval(args) -> int:
+    from .eval_cli import run_eval
+
+    run_eval(args.model, args.data, args.out, args.energy_key, args.forces_key, args.batch_size, args.dtype)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="gaunt-md", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    train = sub.add_parser("train", help="train a Gaunt-MACE potential from a YAML config")
+    train.add_argument("config", help="YAML config (see examples/train_3bpa.yaml)")
+    train.add_argument("--resume", action="store_true", help="continue from OUTPUT_DIR/last.pt")
+    train.add_argument("--output-dir", default=None, help="override output_dir of the config")
+    train.add_argument("--max-epochs", type=int, default=None, help="override optim.max_epochs")
+    train.set_defaults(func=_train)
+
+    ev = sub.add_parser("eval", help="errors of a model on labelled structures")
+    ev.add_argument("model", help="checkpoint (.pt from training)")
+    ev.add_argument("data", help="extxyz with reference energies and forces")
+    ev.add_argument("--out", default="eval", help="output directory (metrics.json, table.md, predictions.xyz)")
+    ev.add_argument("--energy-key", default="energy")
+    ev.add_argument("--forces-key", default="forces")
+    ev.add_argument("--batch-size", type=int, default=10)
+    ev.add_argument("--dtype", choices=["float32", "float64"], default=None)
+    ev.set_defaults(func=_eval)
+    return parser
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except (ValueError, FileNotFoundError) as err:
+        print(f"gaunt-md {args.command}: error: {err}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

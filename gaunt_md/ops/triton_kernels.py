@@ -1,0 +1,305 @@
+"""Fused Triton kernels for the sphere-grid route.
+
+Each kernel gives one program a block of BLOCK_R rows (batch entries, or (node, channel)
+pairs) and walks the G grid points in chunks of BLOCK_G:
+    synthesis   f = x @ S[:, chunk]                  (grid values, registers only)
+    pointwise   the product / the powers f^nu / the power VJP integrand
+    analysis    acc += h @ A[chunk, :]
+so grid values never reach global memory.  All contractions are tl.dot with
+input_precision="ieee" (no TF32); on sm90 float32 dots lower to FMA and float64 dots to
+DMMA (mma.m8n8k4.f64).  Block dims are padded to >= 16 with masked loads.
+
+Kernels are built at import time: in interpreter mode (CPU tensors) when TRITON_INTERPRET=1
+was set before this module was first imported, compiled for the GPU otherwise.
+
+Public functions (one fused launch each; forward only, no autograd):
+    gaunt_product_triton(x, y, S1, S2, A)                         -> [B, Dout]
+    many_body_triton(x, weights, species, S, A, degree_out)       -> [N, C, Dout]
+    many_body_vjp_triton(x, coeffs, S, S_out, A)                  -> [N, C, D]
+"""
+from __future__ import annotations
+
+import os
+
+import torch
+
+try:
+    import triton
+    import triton.language as tl
+except Exception:  # triton missing or broken: the PyTorch routes remain
+    triton = None
+    tl = None
+
+TRITON_AVAILABLE: bool = triton is not None
+# The @triton.jit decorator picks interpreted or compiled kernels when it runs (import time).
+_INTERPRETED: bool = os.environ.get("TRITON_INTERPRET") == "1"
+
+BLOCK_R = 32          # rows per program
+MAX_BLOCK_G = 64      # grid points per chunk
+NUM_WARPS = 4
+
+
+def triton_usable(device: torch.device) -> bool:
+    """True when the kernels can run on tensors of this device: CUDA with triton installed,
+    or CPU in Triton's interpreter (TRITON_INTERPRET=1, set before this module was imported)."""
+    if not TRITON_AVAILABLE:
+        return False
+    device = torch.device(device)
+    if device.type == "cuda":
+        return True
+    if device.type == "cpu":
+        return _INTERPRETED and os.environ.get("TRITON_INTERPRET") == "1"
+    return False
+
+
+if TRITON_AVAILABLE:
+
+    @triton.jit
+    def _load_tile(ptr, rows, n_rows, row_stride, cols, n_cols):
+        """[len(rows), len(cols)] tile of a row-major matrix, zero outside n_rows x n_cols."""
+        mask = (rows[:, None] < n_rows) & (cols[None, :] < n_cols)
+        return tl.load(ptr + rows[:, None] * row_stride + cols[None, :], mask=mask, other=0.0)
+
+    @triton.jit
+    def _store_tile(ptr, rows, n_rows, row_stride, cols, n_cols, value):
+        mask = (rows[:, None] < n_rows) & (cols[None, :] < n_cols)
+        tl.store(ptr + rows[:, None] * row_stride + cols[None, :], value, mask=mask)
+
+    @triton.jit
+    def _synthesize(x, s_ptr, d, D: tl.constexpr, g, G: tl.constexpr):
+        """Grid values x @ S[:, g] of the coefficient tile x [BLOCK_R, BLOCK_D]."""
+        s = _load_tile(s_ptr, d, D, G, g, G)
+        return tl.dot(x, s, input_precision="ieee")
+
+    @triton.jit
+    def _analyze(h, a_ptr, g, G: tl.constexpr, m, DOUT: tl.constexpr, acc):
+        """acc + h @ A[g, :] for grid values h [BLOCK_R, BLOCK_G]."""
+        a = _load_tile(a_ptr, g, G, DOUT, m, DOUT)
+        return tl.dot(h, a, acc, input_precision="ieee")
+
+    @triton.jit
+    def _row_block(BLOCK_R: tl.constexpr):
+        return tl.program_id(0).to(tl.int64) * BLOCK_R + tl.arange(0, BLOCK_R)
+
+    @triton.jit
+    def _gaunt_product_kernel(
+        x_ptr, y_ptr, s1_ptr, s2_ptr, a_ptr, out_ptr, n_rows,
+        D1: tl.constexpr, D2: tl.constexpr, G: tl.constexpr, DOUT: tl.constexpr,
+        BLOCK_R: tl.constexpr, BLOCK_D1: tl.constexpr, BLOCK_D2: tl.constexpr,
+        BLOCK_G: tl.constexpr, BLOCK_OUT: tl.constexpr,
+    ):
+        """out = ((x @ S1) * (y @ S2)) @ A."""
+        rows = _row_block(BLOCK_R)
+        d1 = tl.arange(0, BLOCK_D1)
+        d2 = tl.arange(0, BLOCK_D2)
+        m = tl.arange(0, BLOCK_OUT)
+        x = _load_tile(x_ptr, rows, n_rows, D1, d1, D1)
+        y = _load_tile(y_ptr, rows, n_rows, D2, d2, D2)
+        acc = tl.zeros((BLOCK_R, BLOCK_OUT), dtype=x.dtype)
+        for g0 in range(0, G, BLOCK_G):
+            g = g0 + tl.arange(0, BLOCK_G)
+            h = _synthesize(x, s1_ptr, d1, D1, g, G) * _synthesize(y, s2_ptr, d2, D2, g, G)
+            acc = _analyze(h, a_ptr, g, G, m, DOUT, acc)
+        _store_tile(out_ptr, rows, n_rows, DOUT, m, DOUT, acc)
+
+    @triton.jit
+    def _many_body_kernel(
+        x_ptr, w_ptr, species_ptr, s_ptr, a_ptr, degree_ptr, out_ptr, n_rows, C,
+        D: tl.constexpr, G: tl.constexpr, DOUT: tl.constexpr, NDEG: tl.constexpr, K: tl.constexpr,
+        BLOCK_R: tl.constexpr, BLOCK_D: tl.constexpr, BLOCK_G: tl.constexpr, BLOCK_OUT: tl.constexpr,
+    ):
+        """out[r, M] = sum_nu w[species[r // C], r % C, degree[M], nu-1] * ((x @ S)^nu @ A)[r, M]."""
+        rows = _row_block(BLOCK_R)
+        d = tl.arange(0, BLOCK_D)
+        m = tl.arange(0, BLOCK_OUT)
+        x = _load_tile(x_ptr, rows, n_rows, D, d, D)
+        # offsets of w[species, channel, degree(M), 0] for every (row, M) of the tile
+        live = rows < n_rows
+        spec = tl.load(species_ptr + rows // C, mask=live, other=0)
+        deg = tl.load(degree_ptr + m, mask=m < DOUT, other=0)
+        w_offset = ((spec * C + rows % C)[:, None] * NDEG + deg[None, :]) * K
+        w_mask = live[:, None] & (m[None, :] < DOUT)
+        acc = tl.zeros((BLOCK_R, BLOCK_OUT), dtype=x.dtype)
+        for g0 in range(0, G, BLOCK_G):
+            g = g0 + tl.arange(0, BLOCK_G)
+            f = _synthesize(x, s_ptr, d, D, g, G)
+            a = _load_tile(a_ptr, g, G, DOUT, m, DOUT)
+            power = f
+            for nu in tl.static_range(K):  # power = f^(nu+1)
+                w = tl.load(w_ptr + w_offset + nu, mask=w_mask, other=0.0)
+                acc += w * tl.dot(power, a, input_precision="ieee")
+                if nu + 1 < K:
+                    power = power * f
+        _store_tile(out_ptr, rows, n_rows, DOUT, m, DOUT, acc)
+
+    @triton.jit
+    def _many_body_vjp_kernel(
+        x_ptr, coeffs_ptr, s_ptr, s_out_ptr, a_ptr, out_ptr, n_rows,
+        D: tl.constexpr, DC: tl.constexpr, G: tl.constexpr, K: tl.constexpr,
+        BLOCK_R: tl.constexpr, BLOCK_D: tl.constexpr, BLOCK_C: tl.constexpr, BLOCK_G: tl.constexpr,
+    ):
+        """out = (sum_nu nu f^(nu-1) q_nu) @ A, f = x @ S, q_nu = coeffs[:, nu-1] @ S_out."""
+        rows = _row_block(BLOCK_R)
+        d = tl.arange(0, BLOCK_D)
+        c = tl.arange(0, BLOCK_C)
+        x = _load_tile(x_ptr, rows, n_rows, D, d, D)
+        acc = tl.zeros((BLOCK_R, BLOCK_D), dtype=x.dtype)
+        for g0 in range(0, G, BLOCK_G):
+            g = g0 + tl.arange(0, BLOCK_G)
+            f = _synthesize(x, s_ptr, d, D, g, G)
+            # Horner: h = q_1 + f (2 q_2 + f (3 q_3 + ...))
+            h = tl.zeros((BLOCK_R, BLOCK_G), dtype=x.dtype)
+            for i in tl.static_range(K):
+                nu = K - i
+                coeff = _load_tile(coeffs_ptr + (nu - 1) * DC, rows, n_rows, K * DC, c, DC)
+                h = h * f + nu * _synthesize(coeff, s_out_ptr, c, DC, g, G)
+            acc = _analyze(h, a_ptr, g, G, d, D, acc)
+        _store_tile(out_ptr, rows, n_rows, D, d, D, acc)
+
+
+# --- launchers ----------------------------------------------------------------------------
+
+def _block(n: int) -> int:
+    """Padded block size for a dimension of n: a power of two, at least 16 (tl.dot minimum)."""
+    return max(16, triton.next_power_of_2(n))
+
+
+def _block_g(G: int) -> int:
+    return min(_block(G), MAX_BLOCK_G)
+
+
+def _check_float(name: str, t, dtype: torch.dtype, device: torch.device, dim: int) -> None:
+    if not isinstance(t, torch.Tensor):
+        raise ValueError(f"{name} must be a torch.Tensor, got {type(t).__name__}")
+    if t.dtype != dtype:
+        raise ValueError(f"{name} has dtype {t.dtype}, expected {dtype} (the dtype of x)")
+    if t.device != device:
+        raise ValueError(f"{name} is on {t.device}, expected {device} (the device of x)")
+    if t.dim() != dim:
+        raise ValueError(f"{name} must be {dim}-dimensional, got shape {tuple(t.shape)}")
+
+
+def _check_x(x, dim: int) -> None:
+    if not isinstance(x, torch.Tensor):
+        raise ValueError(f"x must be a torch.Tensor, got {type(x).__name__}")
+    if x.dtype not in (torch.float32, torch.float64):
+        raise ValueError(f"x must be float32 or float64, got {x.dtype}")
+    _check_float("x", x, x.dtype, x.device, dim)
+
+
+def _check_shape(name: str, t: torch.Tensor, expected: tuple) -> None:
+    if tuple(t.shape) != expected:
+        raise ValueError(f"{name} must have shape {expected}, got {tuple(t.shape)}")
+
+
+def _check_usable(device: torch.device) -> None:
+    if not triton_usable(device):
+        raise RuntimeError(
+            f"the Triton kernels cannot run on {device}: they need triton installed and a CUDA "
+            "device, or CPU tensors with TRITON_INTERPRET=1 set before gaunt_md.ops.triton_kernels "
+            f"is imported (triton available: {TRITON_AVAILABLE})"
+        )
+
+
+def _grid(n_rows: int):
+    return (triton.cdiv(n_rows, BLOCK_R),)
+
+
+def gaunt_product_triton(x: torch.Tensor, y: torch.Tensor, S1: torch.Tensor, S2: torch.Tensor,
+                         A: torch.Tensor) -> torch.Tensor:
+    """x [B, D1], y [B, D2], S1 [D1, G], S2 [D2, G], A [G, Dout] -> ((x @ S1) * (y @ S2)) @ A."""
+    _check_x(x, 2)
+    _check_float("y", y, x.dtype, x.device, 2)
+    for name, t in (("S1", S1), ("S2", S2), ("A", A)):
+        _check_float(name, t, x.dtype, x.device, 2)
+    (B, D1), D2, G, Dout = x.shape, y.shape[1], S1.shape[1], A.shape[1]
+    _check_shape("y", y, (B, D2))
+    _check_shape("S1", S1, (D1, G))
+    _check_shape("S2", S2, (D2, G))
+    _check_shape("A", A, (G, Dout))
+    _check_usable(x.device)
+    out = torch.empty((B, Dout), dtype=x.dtype, device=x.device)
+    if B == 0 or Dout == 0:
+        return out
+    _gaunt_product_kernel[_grid(B)](
+        x.contiguous(), y.contiguous(), S1.contiguous(), S2.contiguous(), A.contiguous(), out, B,
+        D1=D1, D2=D2, G=G, DOUT=Dout,
+        BLOCK_R=BLOCK_R, BLOCK_D1=_block(D1), BLOCK_D2=_block(D2), BLOCK_G=_block_g(G),
+        BLOCK_OUT=_block(Dout), num_warps=NUM_WARPS,
+    )
+    return out
+
+
+def many_body_triton(x: torch.Tensor, weights: torch.Tensor, species: torch.Tensor, S: torch.Tensor,
+                     A: torch.Tensor, degree_out: torch.Tensor) -> torch.Tensor:
+    """x [N, C, D], weights [S_species, C, Lout+1, K], species [N], S [D, G], A [G, Dout],
+    degree_out [Dout] (degree of each output coefficient) -> [N, C, Dout]:
+    out[n, c, M] = sum_nu weights[species[n], c, degree_out[M], nu-1] * ((x[n, c] @ S)^nu @ A)[M].
+    Indices in species and degree_out are not range-checked here (that would synchronize)."""
+    _check_x(x, 3)
+    for name, t, dim in (("weights", weights, 4), ("S", S, 2), ("A", A, 2)):
+        _check_float(name, t, x.dtype, x.device, dim)
+    (N, C, D), G, Dout = x.shape, S.shape[1], A.shape[1]
+    n_species, _, n_degrees, K = weights.shape
+    _check_shape("weights", weights, (n_species, C, n_degrees, K))
+    _check_shape("S", S, (D, G))
+    _check_shape("A", A, (G, Dout))
+    if K < 1:
+        raise ValueError(f"correlation order weights.shape[-1] must be at least 1, got {K}")
+    if Dout != n_degrees ** 2:
+        raise ValueError(
+            f"A has {Dout} output coefficients but weights cover {n_degrees} degrees "
+            f"(expected (Lout+1)^2 = {n_degrees ** 2})"
+        )
+    for name, t, size in (("species", species, N), ("degree_out", degree_out, Dout)):
+        if not isinstance(t, torch.Tensor) or t.dtype != torch.int64 or tuple(t.shape) != (size,):
+            got = f"{t.dtype} {tuple(t.shape)}" if isinstance(t, torch.Tensor) else type(t).__name__
+            raise ValueError(f"{name} must be an int64 tensor of shape ({size},), got {got}")
+        if t.device != x.device:
+            raise ValueError(f"{name} is on {t.device}, expected {x.device} (the device of x)")
+    _check_usable(x.device)
+    out = torch.empty((N, C, Dout), dtype=x.dtype, device=x.device)
+    n_rows = N * C
+    if n_rows == 0:
+        return out
+    _many_body_kernel[_grid(n_rows)](
+        x.contiguous(), weights.contiguous(), species.contiguous(), S.contiguous(), A.contiguous(),
+        degree_out.contiguous(), out, n_rows, C,
+        D=D, G=G, DOUT=Dout, NDEG=n_degrees, K=K,
+        BLOCK_R=BLOCK_R, BLOCK_D=_block(D), BLOCK_G=_block_g(G), BLOCK_OUT=_block(Dout),
+        num_warps=NUM_WARPS,
+    )
+    return out
+
+
+def many_body_vjp_triton(x: torch.Tensor, coeffs: torch.Tensor, S: torch.Tensor, S_out: torch.Tensor,
+                         A: torch.Tensor) -> torch.Tensor:
+    """x [N, C, D], coeffs [N, C, K, Dout], S [D, G], S_out [Dout, G], A [G, D] -> [N, C, D]:
+    (sum_nu nu * f^(nu-1) * (coeffs[:, :, nu-1] @ S_out)) @ A with f = x @ S."""
+    _check_x(x, 3)
+    _check_float("coeffs", coeffs, x.dtype, x.device, 4)
+    for name, t in (("S", S), ("S_out", S_out), ("A", A)):
+        _check_float(name, t, x.dtype, x.device, 2)
+    (N, C, D), (K, Dout), G = x.shape, coeffs.shape[2:], S.shape[1]
+    _check_shape("coeffs", coeffs, (N, C, K, Dout))
+    _check_shape("S", S, (D, G))
+    _check_shape("S_out", S_out, (Dout, G))
+    _check_shape("A", A, (G, D))
+    _check_usable(x.device)
+    n_rows = N * C
+    if n_rows == 0 or K == 0:
+        return torch.zeros_like(x)
+    out = torch.empty((N, C, D), dtype=x.dtype, device=x.device)
+    _many_body_vjp_kernel[_grid(n_rows)](
+        x.contiguous(), coeffs.contiguous(), S.contiguous(), S_out.contiguous(), A.contiguous(), out,
+        n_rows, D=D, DC=Dout, G=G, K=K,
+        BLOCK_R=BLOCK_R, BLOCK_D=_block(D), BLOCK_C=_block(Dout), BLOCK_G=_block_g(G),
+        num_warps=NUM_WARPS,
+    )
+    return out
+
+
+__all__ = [
+    "TRITON_AVAILABLE", "triton_usable",
+    "gaunt_product_triton", "many_body_triton", "many_body_vjp_triton",
+]

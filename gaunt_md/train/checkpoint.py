@@ -1,0 +1,50 @@
+"""Checkpoints: plain dicts of tensors and numbers (loadable with weights_only=True), never
+pickled modules."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import torch
+
+from ..nn import GauntMACE, ModelConfig
+
+FORMAT = "gaunt-md-checkpoint"
+FORMAT_VERSION = 1
+DTYPES = {"float32": torch.float32, "float64": torch.float64}
+
+
+def save_checkpoint(path: Path, state: dict) -> None:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    torch.save({"format": FORMAT, "format_version": FORMAT_VERSION, **state}, tmp)
+    tmp.replace(path)  # atomic: a run killed mid-write keeps the previous checkpoint
+
+
+def read_checkpoint(path) -> dict:
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"checkpoint not found: {path}")
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as err:
+        raise ValueError(f"{path} is not a readable gaunt-md checkpoint ({err})") from err
+    if not isinstance(state, dict) or state.get("format") != FORMAT:
+        raise ValueError(f"{path} is not a gaunt-md checkpoint")
+    if state.get("format_version", 0) > FORMAT_VERSION:
+        raise ValueError(
+            f"{path} has checkpoint format {state['format_version']}, newer than this gaunt-md "
+            f"understands ({FORMAT_VERSION}); upgrade gaunt-md"
+        )
+    return state
+
+
+def model_from_checkpoint(path, dtype: Optional[str] = None) -> GauntMACE:
+    """The deployable model of a checkpoint (EMA weights where the run kept them)."""
+    state = read_checkpoint(path)
+    model = GauntMACE(ModelConfig.from_dict(state["model_config"]))
+    model.load_state_dict(state["ema_model_state"] or state["model_state"])
+    model.to(DTYPES[dtype or state.get("dtype", "float64")])
+    model.eval()
+    return model

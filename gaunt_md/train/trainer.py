@@ -1,0 +1,200 @@
+"""The training loop: AMSGrad/Adam, LR on plateau, EMA, gradient clipping, two-stage loss
+weights, early stopping, CSV log, learning-curve plot, best/last checkpoints, exact resume."""
+from __future__ import annotations
+
+import csv
+import json
+import random
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import List, Optional
+
+import numpy as np
+import torch
+from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
+from tqdm.auto import tqdm
+
+from ..nn import GauntMACE, ModelConfig, count_parameters
+from .checkpoint import DTYPES, read_checkpoint, save_checkpoint
+from .config import TrainConfig
+from .dataset import PreparedData, batches, prepare_data
+from .evaluate import evaluate
+from .loss import weighted_loss
+from .plots import plot_learning_curve
+
+
+@dataclass
+class Stage:
+    energy_weight: float
+    forces_weight: float
+    lr: Optional[float]
+
+
+def _stage(cfg: TrainConfig, epoch: int) -> Stage:
+    o = cfg.optim
+    if o.stage_two_epoch is not None and epoch >= o.stage_two_epoch:
+        return Stage(o.stage_two_energy_weight, o.stage_two_forces_weight, o.stage_two_lr)
+    return Stage(o.energy_weight, o.forces_weight, None)
+
+
+def _seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def build_model(cfg: TrainConfig, data: PreparedData) -> GauntMACE:
+    options = dict(cfg.model)
+    options.update(
+        atomic_numbers=data.species.atomic_numbers, e0s=data.e0s,
+        avg_num_neighbors=data.avg_num_neighbors, scale=data.scale, shift=data.shift,
+    )
+    return GauntMACE(ModelConfig.from_dict(options)).to(DTYPES[cfg.dtype])
+
+
+class Trainer:
+    def __init__(self, cfg: TrainConfig, resume: bool = False, log=print):
+        self.cfg = cfg
+        self.log = log
+        self.out = Path(cfg.output_dir)
+        self.out.mkdir(parents=True, exist_ok=True)
+        if cfg.num_threads:
+            torch.set_num_threads(cfg.num_threads)
+        _seed_everything(cfg.seed)
+        self.device = torch.device(cfg.device)
+        self.dtype = DTYPES[cfg.dtype]
+        self.data = prepare_data(cfg, log=log)
+        self.model = build_model(cfg, self.data).to(self.device)
+        log(f"model: {count_parameters(self.model):,} trainable parameters")
+        o = cfg.optim
+        self.optimizer = torch.optim.Adam(
+            self.model.parameters(), lr=o.lr, weight_decay=o.weight_decay, amsgrad=o.optimizer == "amsgrad"
+        )
+        self.scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
+            self.optimizer, factor=o.scheduler_factor, patience=o.scheduler_patience
+        )
+        self.ema = (
+            AveragedModel(self.model, multi_avg_fn=get_ema_multi_avg_fn(o.ema_decay), use_buffers=True)
+            if o.ema_decay > 0 else None
+        )
+        self.epoch = 0
+        self.best = float("inf")
+        self.stale = 0
+        self.history: List[dict] = []
+        self.started = time.time()
+        self.elapsed_before = 0.0
+        if resume:
+            self._resume()
+        with open(self.out / "config.json", "w") as fh:
+            json.dump(cfg.to_dict(), fh, indent=2)
+
+    # -- checkpoints ------------------------------------------------------------------------
+    def _state(self) -> dict:
+        return {
+            "dtype": self.cfg.dtype,
+            "model_config": self.model.config,
+            "model_state": self.model.state_dict(),
+            "ema_model_state": self.ema.module.state_dict() if self.ema is not None else None,
+            "ema_state": self.ema.state_dict() if self.ema is not None else None,
+            "optimizer_state": self.optimizer.state_dict(),
+            "scheduler_state": self.scheduler.state_dict(),
+            "epoch": self.epoch,
+            "best": self.best,
+            "stale": self.stale,
+            "history": json.dumps(self.history),
+            "train_config": json.dumps(self.cfg.to_dict()),
+            "elapsed_s": self.elapsed_before + time.time() - self.started,
+        }
+
+    def _resume(self) -> None:
+        path = self.out / "last.pt"
+        if not path.exists():
+            raise FileNotFoundError(f"--resume: no checkpoint at {path}")
+        state = read_checkpoint(path)
+        self.model.load_state_dict(state["model_state"])
+        if self.ema is not None and state["ema_state"] is not None:
+            self.ema.load_state_dict(state["ema_state"])
+        self.optimizer.load_state_dict(state["optimizer_state"])
+        self.scheduler.load_state_dict(state["scheduler_state"])
+        self.epoch, self.best, self.stale = state["epoch"], state["best"], state["stale"]
+        self.history = json.loads(state["history"])
+        self.elapsed_before = state["elapsed_s"]
+        self.log(f"resumed from {path} after epoch {self.epoch}")
+
+    # -- loop -----------------------------------------------------------------------------
+    def train_epoch(self) -> float:
+        stage = _stage(self.cfg, self.epoch)
+        if stage.lr is not None and self.epoch == self.cfg.optim.stage_two_epoch:
+            for group in self.optimizer.param_groups:
+                group["lr"] = stage.lr
+        self.model.train()
+        generator = torch.Generator().manual_seed(self.cfg.seed + self.epoch)  # exact resume
+        total, count = 0.0, 0
+        bar = tqdm(
+            batches(self.data.train, self.cfg.optim.batch_size, generator),
+            total=-(-len(self.data.train) // self.cfg.optim.batch_size),
+            desc=f"epoch {self.epoch + 1}", leave=False,
+        )
+        for batch in bar:
+            batch = batch.to(self.device, self.dtype)
+            pred = self.model(
+                batch.positions, batch.species, batch.edge_index, batch.shifts, batch.batch, batch.cell,
+                batch.num_graphs, True, batch.stress is not None, True,
+            )
+            loss = weighted_loss(pred, batch, stage.energy_weight, stage.forces_weight, self.cfg.optim.stress_weight)
+            self.optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            if self.cfg.optim.clip_grad > 0:
+                torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.cfg.optim.clip_grad)
+            self.optimizer.step()
+            if self.ema is not None:
+                self.ema.update_parameters(self.model)
+            total += float(loss) * batch.num_graphs
+            count += batch.num_graphs
+            bar.set_postfix(loss=f"{float(loss):.4g}")
+        return total / max(count, 1)
+
+    def run(self) -> dict:
+        o = self.cfg.optim
+        while self.epoch < o.max_epochs and self.stale < o.early_stopping_patience:
+            train_loss = self.train_epoch()
+            eval_model = self.ema.module if self.ema is not None else self.model
+            metrics = evaluate(eval_model, self.data.valid, o.valid_batch_size, self.device, self.dtype)["metrics"]
+            self.epoch += 1
+            stage = _stage(self.cfg, self.epoch - 1)
+            valid_loss = (
+                stage.energy_weight * (metrics["e_rmse_meV_per_atom"] / 1000) ** 2
+                + stage.forces_weight * (metrics.get("f_rmse_meV_per_A", 0.0) / 1000) ** 2
+            )
+            self.scheduler.step(valid_loss)
+            row = {"epoch": self.epoch, "train_loss": train_loss, "valid_loss": valid_loss,
+                   "lr": self.optimizer.param_groups[0]["lr"],
+                   "wall_s": self.elapsed_before + time.time() - self.started, **metrics}
+            self.history.append(row)
+            improved = valid_loss < self.best
+            if improved:
+                self.best, self.stale = valid_loss, 0
+            else:
+                self.stale += 1
+            self.log(
+                f"epoch {self.epoch:4d}  loss {train_loss:.4g}  valid E RMSE {metrics['e_rmse_meV']:.2f} meV "
+                f"({metrics['e_rmse_meV_per_atom']:.3f} meV/atom)  F RMSE {metrics.get('f_rmse_meV_per_A', float('nan')):.2f} "
+                f"meV/A  lr {row['lr']:.2e}{'  *' if improved else ''}"
+            )
+            state = self._state()
+            save_checkpoint(self.out / "last.pt", state)
+            if improved:
+                save_checkpoint(self.out / "best.pt", state)
+            self._write_log()
+        if self.stale >= o.early_stopping_patience:
+            self.log(f"early stopping: no improvement for {self.stale} epochs")
+        return self.history[-1] if self.history else {}
+
+    def _write_log(self) -> None:
+        keys = list(self.history[0].keys())
+        with open(self.out / "log.csv", "w", newline="") as fh:
+            writer = csv.DictWriter(fh, fieldnames=keys)
+            writer.writeheader()
+            writer.writerows(self.history)
+        plot_learning_curve(self.history, self.out / "learning_curve.png")
