@@ -77,23 +77,45 @@ class GauntMACE(nn.Module):
         self.readouts = nn.ModuleList(readouts)
         self.to(torch.float64)
 
-    def node_energies(self, positions: torch.Tensor, species: torch.Tensor, edge_index: torch.Tensor,
-                      shifts: torch.Tensor) -> torch.Tensor:
-        vectors = positions[edge_index[1]] - positions[edge_index[0]] + shifts
+    def node_energies(self, vectors: torch.Tensor, species: torch.Tensor, edge_index: torch.Tensor) -> torch.Tensor:
+        """Energy of every node from the edge vectors (r_j - r_i + shift, edge i <- j)."""
         lengths = torch.linalg.norm(vectors, dim=-1, keepdim=True)
         edge_sh = self.spherical_harmonics(vectors)
         envelope = self.cutoff(lengths)
         radial = self.bessel(lengths) * envelope
         # the per-atom shift grows smoothly with the neighbour density, so a bare atom is
         # exactly its E0 and nothing jumps when a neighbour crosses r_max
-        density = torch.zeros_like(positions[:, 0]).index_add(0, edge_index[0], envelope.squeeze(-1))
-        one_hot = torch.nn.functional.one_hot(species, self.num_species).to(positions.dtype)
+        density = torch.zeros_like(species, dtype=vectors.dtype).index_add(0, edge_index[0], envelope.squeeze(-1))
+        one_hot = torch.nn.functional.one_hot(species, self.num_species).to(vectors.dtype)
         h = self.embedding(one_hot).unsqueeze(-1)
-        interaction_energy = torch.zeros_like(positions[:, 0])
+        interaction_energy = torch.zeros_like(density)
         for layer, readout in zip(self.layers, self.readouts):
             h = layer(h, species, one_hot, edge_sh, radial, edge_index)
             interaction_energy = interaction_energy + readout(h)
         return self.e0[species] + self.shift * density * self.inv_avg_neighbors + self.scale * interaction_energy
+
+    @torch.jit.export
+    def forward_local(self, positions: torch.Tensor, species: torch.Tensor, edge_index: torch.Tensor,
+                      num_local: int, compute_virial: bool = False) -> Dict[str, torch.Tensor]:
+        """For domain decomposition (LAMMPS): atoms [0, num_local) are owned, the rest are ghost
+        images.  Energy sums owned atoms only; forces act on every atom (ghosts included, to be
+        reverse-communicated); the per-atom virial splits each edge's term between its atoms."""
+        vectors = (positions[edge_index[1]] - positions[edge_index[0]]).detach().requires_grad_(True)
+        node_energy = self.node_energies(vectors, species, edge_index)[:num_local]
+        energy = node_energy.sum()
+        grads = torch.autograd.grad([energy], [vectors], allow_unused=True)
+        g = grads[0]
+        de_dvec = g if g is not None else torch.zeros_like(vectors)
+        forces = torch.zeros_like(positions).index_add(0, edge_index[0], de_dvec).index_add(0, edge_index[1], -de_dvec)
+        out: Dict[str, torch.Tensor] = {"energy": energy, "node_energy": node_energy, "forces": forces}
+        if compute_virial:
+            edge_virial = -vectors.detach()[:, :, None] * de_dvec[:, None, :]  # [E, 3, 3]
+            half = 0.5 * edge_virial
+            atom_virial = torch.zeros((positions.shape[0], 3, 3), dtype=positions.dtype, device=positions.device)
+            atom_virial = atom_virial.index_add(0, edge_index[0], half).index_add(0, edge_index[1], half)
+            out["virial"] = edge_virial.sum(0)
+            out["atom_virial"] = atom_virial
+        return out
 
     def forward(self, positions: torch.Tensor, species: torch.Tensor, edge_index: torch.Tensor,
                 shifts: torch.Tensor, batch: torch.Tensor, cell: torch.Tensor, num_graphs: int,
@@ -108,7 +130,8 @@ class GauntMACE(nn.Module):
             shifts = shifts + torch.einsum("ei,eij->ej", shifts, sym[batch[edge_index[0]]])
         if compute_forces and not positions.requires_grad:
             positions.requires_grad_(True)
-        node_energy = self.node_energies(positions, species, edge_index, shifts)
+        vectors = positions[edge_index[1]] - positions[edge_index[0]] + shifts
+        node_energy = self.node_energies(vectors, species, edge_index)
         energy = torch.zeros(num_graphs, dtype=node_energy.dtype, device=node_energy.device).index_add(
             0, batch, node_energy
         )

@@ -1,0 +1,3 @@
+from .ase import GauntCalculator
+
+__all__ = ["GauntCalculator"]

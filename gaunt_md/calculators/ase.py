@@ -1,0 +1,77 @@
+"""ASE calculator for exported Gaunt-MACE models: `atoms.calc = GauntCalculator("model.pt")`."""
+from __future__ import annotations
+
+from typing import List, Optional, Sequence, Union
+
+import numpy as np
+import torch
+from ase.calculators.calculator import Calculator, PropertyNotImplementedError, all_changes
+from ase.stress import full_3x3_to_voigt_6_stress
+
+from ..data import SpeciesTable, neighbour_list
+from ..deploy import LoadedModel, load_model
+
+
+class GauntCalculator(Calculator):
+    """Energy, per-atom energies, forces and (periodic cells) stress from one exported model,
+    or from a committee of models (mean, plus `energy_var` / `forces_var` across members)."""
+
+    implemented_properties = ["energy", "free_energy", "energies", "forces", "stress"]
+
+    def __init__(self, model_path: Union[str, Sequence[str]], device: str = "auto",
+                 dtype: Optional[str] = None, **kwargs):
+        super().__init__(**kwargs)
+        paths = [model_path] if isinstance(model_path, (str, bytes)) or hasattr(model_path, "__fspath__") else list(model_path)
+        if not paths:
+            raise ValueError("GauntCalculator needs at least one model path")
+        self.models: List[LoadedModel] = [load_model(p, device=device, dtype=dtype) for p in paths]
+        first = self.models[0]
+        for other, path in zip(self.models[1:], paths[1:]):
+            if other.atomic_numbers != first.atomic_numbers or other.r_max != first.r_max:
+                raise ValueError(f"committee member {path} has different elements or r_max than {paths[0]}")
+        self.species = SpeciesTable(first.atomic_numbers)
+        self.r_max = first.r_max
+        self.device = first.device
+        self.dtype = first.dtype
+        if len(self.models) > 1:
+            self.implemented_properties = self.implemented_properties + ["energy_var", "forces_var"]
+
+    def _inputs(self, atoms):
+        positions = atoms.get_positions()
+        if not np.all(np.isfinite(positions)):
+            raise ValueError("atoms.positions contains NaN or infinite values")
+        species = self.species.index(atoms.numbers)
+        cell = atoms.cell.array
+        pbc = tuple(bool(p) for p in atoms.pbc)
+        edge_index, shifts = neighbour_list(positions, cell, pbc, self.r_max)
+        as_t = lambda a, dt=self.dtype: torch.as_tensor(a, dtype=dt, device=self.device)
+        return (
+            as_t(positions), as_t(species, torch.long), as_t(edge_index, torch.long), as_t(shifts),
+            torch.zeros(len(atoms), dtype=torch.long, device=self.device), as_t(cell).unsqueeze(0),
+        )
+
+    def calculate(self, atoms=None, properties=("energy",), system_changes=all_changes):
+        super().calculate(atoms, properties, system_changes)
+        atoms = self.atoms
+        want_stress = "stress" in properties
+        if want_stress and not atoms.pbc.any():
+            raise PropertyNotImplementedError("stress needs a periodic cell (atoms.pbc is all False)")
+        inputs = self._inputs(atoms)
+        outputs = [
+            m.module(*inputs, 1, True, want_stress, False) for m in self.models
+        ]
+        energy = torch.stack([o["energy"][0] for o in outputs]).detach().cpu().double().numpy()
+        forces = torch.stack([o["forces"] for o in outputs]).detach().cpu().double().numpy()
+        energies = torch.stack([o["node_energy"] for o in outputs]).detach().cpu().double().numpy()
+        self.results = {
+            "energy": float(energy.mean()),
+            "free_energy": float(energy.mean()),
+            "energies": energies.mean(axis=0),
+            "forces": forces.mean(axis=0),
+        }
+        if want_stress:
+            stress = torch.stack([o["stress"][0] for o in outputs]).detach().cpu().double().numpy().mean(axis=0)
+            self.results["stress"] = full_3x3_to_voigt_6_stress(stress)
+        if len(self.models) > 1:
+            self.results["energy_var"] = float(energy.var())
+            self.results["forces_var"] = forces.var(axis=0)

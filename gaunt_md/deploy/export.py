@@ -1,0 +1,52 @@
+"""Export a training checkpoint to a self-describing TorchScript file."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Optional
+
+import torch
+
+from .. import __version__
+from ..data import SpeciesTable
+from ..train.checkpoint import model_from_checkpoint, read_checkpoint
+from .metadata import EXTRA_FILE, FORMAT, FORMAT_VERSION, dumps
+
+
+def best_metrics(state: dict) -> dict:
+    """Validation metrics of the best epoch recorded in a checkpoint's history."""
+    history = json.loads(state.get("history", "[]"))
+    if not history:
+        return {}
+    best = min(history, key=lambda row: row["valid_loss"])
+    return {k: v for k, v in best.items() if k.startswith(("e_", "f_")) or k == "epoch"}
+
+
+def export_model(checkpoint, output, dtype: Optional[str] = None) -> dict:
+    state = read_checkpoint(checkpoint)
+    model = model_from_checkpoint(checkpoint, dtype)
+    cfg = model.config
+    species = SpeciesTable(list(cfg["atomic_numbers"]))
+    meta = {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "atomic_numbers": species.atomic_numbers,
+        "symbols": species.symbols,
+        "r_max": cfg["r_max"],
+        "num_interactions": cfg["num_interactions"],
+        "dtype": dtype or state.get("dtype", "float64"),
+        "max_ell": cfg["max_ell"],
+        "hidden_lmax": cfg["hidden_lmax"],
+        "correlation": cfg["correlation"],
+        "channels": cfg["channels"],
+        "gaunt_md_version": __version__,
+        "torch_version": torch.__version__,
+        "custom_op_libraries": {"gaunt_md": "gaunt_md.ops"},
+        "metrics": best_metrics(state),
+        "model_config": cfg,
+    }
+    scripted = torch.jit.script(model)
+    output = Path(output)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    torch.jit.save(scripted, str(output), _extra_files={EXTRA_FILE: dumps(meta)})
+    return meta
