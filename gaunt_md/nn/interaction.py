@@ -31,21 +31,22 @@ def coupling_paths(lmax_in: int, lmax_edge: int, lmax_out: int) -> List[Tuple[in
 
 
 def _path_tensors(paths, lmax_in: int, lmax_edge: int, lmax_out: int):
-    """Stacked coupling [D_in, D_edge, P] and, per stacked column, its path and output slot."""
+    """Stacked coupling [D_in, D_edge, P]; 0/1 matrices spreading path weights over the stacked
+    columns and summing columns into output coefficients (matmuls: fast forward and backward)."""
     columns = sum(2 * l3 + 1 for _, _, l3 in paths)
     coupling = torch.zeros(sh_dim(lmax_in), sh_dim(lmax_edge), columns, dtype=torch.float64)
-    path_of_column = torch.zeros(columns, dtype=torch.long)
-    slot_of_column = torch.zeros(columns, dtype=torch.long)
+    path_to_columns = torch.zeros(len(paths), columns, dtype=torch.float64)
+    columns_to_slots = torch.zeros(columns, sh_dim(lmax_out), dtype=torch.float64)
     start = 0
     for p, (l1, l2, l3) in enumerate(paths):
         block = gaunt_block(l1, l2, l3)
         block = block / block.pow(2).sum(dim=(0, 1)).sqrt()
         width = 2 * l3 + 1
         coupling[l1 * l1:(l1 + 1) ** 2, l2 * l2:(l2 + 1) ** 2, start:start + width] = block
-        path_of_column[start:start + width] = p
-        slot_of_column[start:start + width] = torch.arange(l3 * l3, (l3 + 1) ** 2)
+        path_to_columns[p, start:start + width] = 1.0
+        columns_to_slots[torch.arange(start, start + width), torch.arange(l3 * l3, (l3 + 1) ** 2)] = 1.0
         start += width
-    return coupling, path_of_column, slot_of_column
+    return coupling, path_to_columns, columns_to_slots
 
 
 class GauntInteraction(nn.Module):
@@ -56,10 +57,10 @@ class GauntInteraction(nn.Module):
         self.dim_out = sh_dim(lmax_out)
         self.paths = coupling_paths(lmax_in, lmax_edge, lmax_out)
         self.num_paths = len(self.paths)
-        coupling, path_of_column, slot_of_column = _path_tensors(self.paths, lmax_in, lmax_edge, lmax_out)
+        coupling, path_to_columns, columns_to_slots = _path_tensors(self.paths, lmax_in, lmax_edge, lmax_out)
         self.register_buffer("coupling", coupling)
-        self.register_buffer("path_of_column", path_of_column)
-        self.register_buffer("slot_of_column", slot_of_column)
+        self.register_buffer("path_to_columns", path_to_columns)
+        self.register_buffer("columns_to_slots", columns_to_slots)
         self.linear_up = DegreeLinear(channels, channels, lmax_in)
         self.radial = RadialMLP([num_radial] + radial_hidden + [channels * self.num_paths])
         self.linear_out = DegreeLinear(channels, channels, lmax_out)
@@ -69,13 +70,10 @@ class GauntInteraction(nn.Module):
                 edge_index: torch.Tensor) -> torch.Tensor:
         receivers, senders = edge_index[0], edge_index[1]
         num_nodes = node_features.shape[0]
-        h = self.linear_up(node_features)[senders]                              # [E, C, D_in]
+        h = torch.index_select(self.linear_up(node_features), 0, senders)       # [E, C, D_in]
         coupling_e = torch.einsum("ej,ijk->eik", edge_sh, self.coupling)         # [E, D_in, P]
         messages = torch.bmm(h, coupling_e)                                      # [E, C, P]
         weights = self.radial(radial_basis).view(-1, self.channels, self.num_paths)
-        messages = messages * weights[:, :, self.path_of_column]
+        messages = messages * (weights @ self.path_to_columns)
         summed = messages.new_zeros(num_nodes, self.channels, messages.shape[-1]).index_add(0, receivers, messages)
-        out = summed.new_zeros(num_nodes, self.channels, self.dim_out).index_add(
-            2, self.slot_of_column, summed
-        )
-        return self.linear_out(out * self.inv_avg_neighbors)
+        return self.linear_out((summed @ self.columns_to_slots) * self.inv_avg_neighbors)

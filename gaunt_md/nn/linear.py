@@ -17,7 +17,7 @@ class DegreeLinear(nn.Module):
         self.norm = channels_in ** -0.5
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        w = self.weight[self.degree]  # [D, C_in, C_out]
+        w = torch.index_select(self.weight, 0, self.degree)  # [D, C_in, C_out]
         return torch.einsum("ncd,dce->ned", x, w) * self.norm
 
 

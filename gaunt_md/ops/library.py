@@ -205,7 +205,8 @@ power_vjp_op.register_autograd(_vjp_backward, setup_context=_vjp_setup)
 
 def _gathered_weights(weights: Tensor, species: Tensor, lmax_out: int) -> Tensor:
     """[N, C, Dout, K]: each node's weights, expanded from degrees to coefficients."""
-    return weights[species][:, :, degree_index(lmax_out, weights.device)]
+    per_node = torch.index_select(weights, 0, species)
+    return torch.index_select(per_node, 2, degree_index(lmax_out, weights.device))
 
 
 def _many_body(x: Tensor, weights: Tensor, species: Tensor, lmax_out: int, method: str) -> Tensor:
