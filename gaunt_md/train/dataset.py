@@ -4,7 +4,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Dict, Iterator, List, Optional
 
-import numpy as np
 import torch
 from tqdm.auto import tqdm
 
@@ -12,6 +11,7 @@ from ..data import (
     SpeciesTable, collate, e0s_by_least_squares, e0s_from_isolated_atoms, graph_from_atoms,
     read_labelled_structures, train_valid_split,
 )
+from ..nn.radial import PolynomialCutoff
 from .checkpoint import DTYPES
 
 
@@ -59,21 +59,33 @@ def prepare_data(cfg, log=print) -> PreparedData:
     log(f"data: {len(train_frames)} train, {len(valid_frames)} valid frames; elements {species.symbols}")
     train = _graphs(train_frames, species, r_max, cfg, "train graphs")
     valid = _graphs(valid_frames, species, r_max, cfg, "valid graphs")
-    avg_nb, shift, scale = _statistics(train, e0s, species)
+    avg_nb, shift, scale = _statistics(train, e0s, species, r_max, int(cfg.model.get("cutoff_p", 5)))
     log(f"data: avg neighbours {avg_nb:.2f}, shift {shift:.4f} eV/atom, scale {scale:.4f} eV/A")
     return PreparedData(train, valid, species, e0s, avg_nb, scale, shift)
 
 
-def _statistics(graphs: List, e0s: Dict[int, float], species: SpeciesTable):
+def _statistics(graphs: List, e0s: Dict[int, float], species: SpeciesTable, r_max: float, cutoff_p: int):
+    """Average neighbour count; the shift that makes the model's initial mean energy right
+    (the model applies it in proportion to each atom's envelope-weighted neighbour count);
+    the RMS force component as energy scale."""
     e0 = torch.tensor([e0s[z] for z in species.atomic_numbers], dtype=torch.float64)
     edges = sum(g.edge_index.shape[1] for g in graphs)
     atoms = sum(g.positions.shape[0] for g in graphs)
-    per_atom = [
-        (float(g.energy) - float(e0[g.species].sum())) / g.positions.shape[0] for g in graphs
-    ]
+    avg_nb = edges / max(atoms, 1)
+    envelope = PolynomialCutoff(r_max, cutoff_p)
+    residual = torch.tensor([float(g.energy) - float(e0[g.species].sum()) for g in graphs], dtype=torch.float64)
+    weight = torch.stack([
+        envelope(_edge_lengths(g)).sum() / avg_nb for g in graphs
+    ]).double()
+    shift = float((weight * residual).sum() / weight.pow(2).sum().clamp_min(1e-12))
     forces = torch.cat([g.forces.reshape(-1).double() for g in graphs if g.forces is not None])
     scale = float(forces.pow(2).mean().sqrt()) if forces.numel() else 1.0
-    return edges / max(atoms, 1), float(np.mean(per_atom)), scale if scale > 0 else 1.0
+    return avg_nb, shift, scale if scale > 0 else 1.0
+
+
+def _edge_lengths(g) -> torch.Tensor:
+    vectors = g.positions[g.edge_index[1]] - g.positions[g.edge_index[0]] + g.shifts
+    return torch.linalg.norm(vectors.double(), dim=-1)
 
 
 def batches(graphs: List, batch_size: int, generator: Optional[torch.Generator]) -> Iterator:
