@@ -1,4 +1,4 @@
-"""gaunt-md command line: train | eval."""
+"""gaunt-md command line: train | eval | export."""
 from __future__ import annotations
 
 import argparse
@@ -29,6 +29,14 @@ def _eval(args) -> int:
     return 0
 
 
+def _export(args) -> int:
+    from .deploy.export import export_model
+
+    meta = export_model(args.checkpoint, args.output, args.dtype)
+    print(f"wrote {args.output}: {', '.join(meta['symbols'])}, r_max {meta['r_max']} A, {meta['dtype']}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="gaunt-md", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -49,6 +57,12 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--batch-size", type=int, default=10)
     ev.add_argument("--dtype", choices=["float32", "float64"], default=None)
     ev.set_defaults(func=_eval)
+
+    ex = sub.add_parser("export", help="export a checkpoint to a TorchScript model file")
+    ex.add_argument("checkpoint", help="training checkpoint (best.pt)")
+    ex.add_argument("-o", "--output", required=True, help="model file to write (e.g. model.pt)")
+    ex.add_argument("--dtype", choices=["float32", "float64"], default="float64")
+    ex.set_defaults(func=_export)
     return parser
 
 

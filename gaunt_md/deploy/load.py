@@ -72,4 +72,7 @@ def load_model(path, device: Union[str, torch.device] = "cpu",
         raise ValueError(f"{path} could not be loaded as TorchScript: {text.splitlines()[0]}") from err
     module = module.to(dtype_t)
     module.eval()
+    for parameter in module.parameters():
+        # inference differentiates by positions only: no weight gradients to build
+        parameter.requires_grad_(False)
     return LoadedModel(module=module, metadata=meta, device=device, dtype=dtype_t)

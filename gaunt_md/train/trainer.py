@@ -150,9 +150,9 @@ class Trainer:
             self.optimizer.step()
             if self.ema is not None:
                 self.ema.update_parameters(self.model)
-            total += float(loss) * batch.num_graphs
+            total += float(loss.detach()) * batch.num_graphs
             count += batch.num_graphs
-            bar.set_postfix(loss=f"{float(loss):.4g}")
+            bar.set_postfix(loss=f"{float(loss.detach()):.4g}")
         return total / max(count, 1)
 
     def run(self) -> dict:
