@@ -1,8 +1,10 @@
 """Reading labelled structures from extxyz, with errors that name the file and frame.
 
-Labels end up in `atoms.info[energy_key]`, `atoms.arrays[forces_key]` and
-`atoms.info[stress_key]` (3x3, eV/A^3), whether the file stored them as plain keys or ASE
-turned them into a SinglePointCalculator."""
+Labels are returned in one place whatever the file did: `atoms.info[energy_key]` (float, eV),
+`atoms.arrays[forces_key]` ([N, 3], eV/A) and `atoms.info[stress_key]` ([3, 3], eV/A^3),
+and `atoms.calc` is removed (ASE would otherwise hold `energy`/`forces`/`stress` in a
+SinglePointCalculator; see labels.py).
+"""
 from __future__ import annotations
 
 from pathlib import Path
@@ -10,33 +12,53 @@ from typing import List, Optional
 
 import ase.io
 import numpy as np
-from ase.stress import voigt_6_to_full_3x3_stress
+
+from .labels import find_label, present_keys, stress_as_3x3
 
 
-def _from_calc(atoms, name: str):
-    calc = atoms.calc
-    if calc is not None and name in getattr(calc, "results", {}):
-        return calc.results[name]
-    return None
-
-
-def _label(atoms, key: str, where: str, per_atom: bool):
-    store = atoms.arrays if per_atom else atoms.info
-    value = store.get(key)
+def _required_label(atoms, key: str, where: str, per_atom: bool) -> np.ndarray:
+    value = find_label(atoms, key, per_atom)
     if value is None:
-        value = _from_calc(atoms, key)
-    if value is None:
-        present = sorted(set(atoms.info) | set(atoms.arrays) - {"numbers", "positions"}
-                         | set(getattr(atoms.calc, "results", {}) or {}))
-        raise ValueError(f"{where}: no {key!r} label (present: {', '.join(present) or 'none'})")
-    value = np.asarray(value, dtype=np.float64)
+        present = present_keys(atoms)
+        raise ValueError(f"{where}: no {key!r} label (keys present: {', '.join(present) or 'none'})")
     if not np.all(np.isfinite(value)):
-        raise ValueError(f"{where}: {key!r} contains NaN or infinite values")
+        raise ValueError(f"{where}: label {key!r} contains NaN or infinite values")
     return value
+
+
+def _check_frame(atoms, where: str, energy_key: str, forces_key: Optional[str],
+                 stress_key: Optional[str]) -> None:
+    if len(atoms) == 0:
+        raise ValueError(f"{where}: structure has no atoms")
+    if not np.all(np.isfinite(atoms.positions)):
+        raise ValueError(f"{where}: positions contain NaN or infinite values")
+    energy = _required_label(atoms, energy_key, where, per_atom=False)
+    if energy.size != 1:
+        raise ValueError(f"{where}: energy {energy_key!r} must be one number, got shape {list(energy.shape)}")
+    forces = stress = None
+    if forces_key:
+        forces = _required_label(atoms, forces_key, where, per_atom=True)
+        if forces.shape != (len(atoms), 3):
+            raise ValueError(f"{where}: forces {forces_key!r} must have shape [{len(atoms)}, 3], "
+                             f"got {list(forces.shape)}")
+    if stress_key:
+        try:
+            stress = stress_as_3x3(_required_label(atoms, stress_key, where, per_atom=False))
+        except ValueError as err:
+            raise ValueError(f"{where}: {err}") from None
+    atoms.calc = None
+    atoms.info[energy_key] = float(energy.reshape(()))
+    if forces is not None:
+        atoms.arrays[forces_key] = forces
+    if stress is not None:
+        atoms.info[stress_key] = stress
 
 
 def read_labelled_structures(path, energy_key: str = "energy", forces_key: Optional[str] = "forces",
                              stress_key: Optional[str] = None, index: str = ":") -> List:
+    """All frames of `path` (or those selected by `index`, ASE syntax) as ase.Atoms with
+    their labels stored as in the module docstring.  forces_key/stress_key None: not read.
+    Frame numbers in errors count from 0 within the selection."""
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"data file not found: {path}")
@@ -45,24 +67,12 @@ def read_labelled_structures(path, energy_key: str = "energy", forces_key: Optio
     try:
         frames = ase.io.read(path, index=index, format="extxyz")
     except Exception as err:
-        raise ValueError(f"{path}: could not be read as extxyz ({err})") from err
+        raise ValueError(f"{path}: could not be read as extxyz ({type(err).__name__}: {err})") from err
+    if not isinstance(frames, list):
+        frames = [frames]
     if not frames:
-        raise ValueError(f"{path}: no structures")
+        raise ValueError(f"{path}: no structures (empty file or index={index!r} selects none)")
+    selection = "" if index == ":" else f" of selection {index!r}"
     for number, atoms in enumerate(frames):
-        where = f"{path}, frame {number}"
-        if not np.all(np.isfinite(atoms.positions)):
-            raise ValueError(f"{where}: positions contain NaN or infinite values")
-        energy = float(_label(atoms, energy_key, where, per_atom=False))
-        labels = {"energy": energy}
-        if forces_key:
-            labels["forces"] = _label(atoms, forces_key, where, per_atom=True).reshape(len(atoms), 3)
-        if stress_key:
-            stress = _label(atoms, stress_key, where, per_atom=False)
-            labels["stress"] = voigt_6_to_full_3x3_stress(stress) if stress.size == 6 else stress.reshape(3, 3)
-        atoms.calc = None
-        atoms.info[energy_key] = labels["energy"]
-        if forces_key:
-            atoms.arrays[forces_key] = labels["forces"]
-        if stress_key:
-            atoms.info[stress_key] = labels["stress"]
+        _check_frame(atoms, f"{path}, frame {number}{selection}", energy_key, forces_key, stress_key)
     return frames

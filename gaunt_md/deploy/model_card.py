@@ -1,0 +1,71 @@
+"""A Markdown model card written from a training checkpoint: what was trained, on what, how
+long, on which machine, and how well it does on the validation split."""
+from __future__ import annotations
+
+import json
+import os
+import platform
+from pathlib import Path
+
+import torch
+
+from ..nn import GauntMACE, ModelConfig, count_parameters
+from ..train.checkpoint import read_checkpoint
+from .export import best_metrics
+
+
+def _hardware() -> str:
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return f"{os.cpu_count()} CPU cores ({cpu}), torch {torch.__version__}"
+
+
+def write_model_card(checkpoint, path, title: str, notes: str = "") -> str:
+    state = read_checkpoint(checkpoint)
+    history = json.loads(state["history"])
+    train_cfg = json.loads(state["train_config"])
+    model = GauntMACE(ModelConfig.from_dict(state["model_config"]))
+    metrics = best_metrics(state)
+    last = history[-1] if history else {}
+    lines = [
+        f"# {title}",
+        "",
+        "Gaunt-MACE potential trained with `gaunt-md train`. Numbers below are read from the",
+        "training checkpoint; validation frames were held out of training.",
+        "",
+        "| item | value |",
+        "|---|---|",
+        f"| data | `{train_cfg['data']['train_file']}` (energy key `{train_cfg['data']['energy_key']}`, forces key `{train_cfg['data']['forces_key']}`) |",
+        f"| split | {train_cfg['data']['n_valid']} validation frames held out, seed {train_cfg['seed']} |",
+        f"| E0s | {train_cfg['data']['e0s_file'] or 'least squares'} |",
+        f"| parameters | {count_parameters(model):,} |",
+        f"| training dtype | {state.get('dtype')} |",
+        f"| epochs run | {state['epoch']} (best at epoch {metrics.get('epoch', '-')}) |",
+        f"| wall time | {state['elapsed_s'] / 3600:.2f} h |",
+        f"| hardware | {_hardware()} |",
+        "",
+        "## Validation metrics (best epoch, EMA weights)",
+        "",
+        "| metric | value |",
+        "|---|---|",
+    ]
+    units = {"e_rmse_meV": "E RMSE (meV)", "e_mae_meV": "E MAE (meV)",
+             "e_rmse_meV_per_atom": "E RMSE (meV/atom)", "e_mae_meV_per_atom": "E MAE (meV/atom)",
+             "f_rmse_meV_per_A": "F RMSE (meV/A)", "f_mae_meV_per_A": "F MAE (meV/A)"}
+    lines += [f"| {label} | {metrics[key]:.2f} |" for key, label in units.items() if key in metrics]
+    if last:
+        lines += ["", f"Last epoch ({last['epoch']}): F RMSE {last.get('f_rmse_meV_per_A', float('nan')):.2f} meV/A, "
+                      f"E RMSE {last['e_rmse_meV']:.2f} meV, learning rate {last['lr']:.2e}."]
+    lines += ["", "## Model configuration", "", "```json", json.dumps(state["model_config"], indent=2), "```",
+              "", "## Training configuration", "", "```json", json.dumps(train_cfg, indent=2), "```"]
+    if notes:
+        lines += ["", "## Notes", "", notes]
+    text = "\n".join(lines) + "\n"
+    Path(path).write_text(text)
+    return text
