@@ -29,14 +29,15 @@ class GauntLayer(nn.Module):
         self.product = GauntProductBasis(cfg.channels, lmax_out, cfg.correlation, num_species, cfg.gaunt_method)
         self.linear = DegreeLinear(cfg.channels, cfg.channels, lmax_out)
         self.has_skip = skip
-        self.skip = SpeciesDegreeLinear(cfg.channels, cfg.channels, min(lmax_in, lmax_out), num_species)
+        # the first layer has no skip: build none, or its weights would be trained (and counted) in vain
+        self.skip = SpeciesDegreeLinear(cfg.channels, cfg.channels, min(lmax_in, lmax_out), num_species) if skip else None
         self.lmax_out = lmax_out
 
     def forward(self, h: torch.Tensor, species: torch.Tensor, one_hot: torch.Tensor, edge_sh: torch.Tensor,
                 radial: torch.Tensor, edge_index: torch.Tensor) -> torch.Tensor:
         a = self.interaction(h, edge_sh, radial, edge_index)
         out = self.linear(self.product(a, species))
-        if self.has_skip:
+        if self.skip is not None:
             d = (min(h.shape[-1], out.shape[-1]))
             out = torch.cat([out[:, :, :d] + self.skip(h[:, :, :d], one_hot), out[:, :, d:]], dim=-1)
         return out
@@ -122,14 +123,14 @@ class GauntMACE(nn.Module):
                 compute_forces: bool = True, compute_stress: bool = False,
                 training: bool = False) -> Dict[str, torch.Tensor]:
         """Energies per graph and per atom; forces = -dE/dx; stress = (1/V) dE/d(strain)."""
+        if compute_forces and not positions.requires_grad:
+            positions = positions.detach().requires_grad_(True)  # never flag the caller's tensor
         strain = torch.zeros((num_graphs, 3, 3), dtype=positions.dtype, device=positions.device)
         if compute_stress:
             strain.requires_grad_(True)
             sym = 0.5 * (strain + strain.transpose(1, 2))
             positions = positions + torch.einsum("ni,nij->nj", positions, sym[batch])
             shifts = shifts + torch.einsum("ei,eij->ej", shifts, sym[batch[edge_index[0]]])
-        if compute_forces and not positions.requires_grad:
-            positions.requires_grad_(True)
         vectors = positions[edge_index[1]] - positions[edge_index[0]] + shifts
         node_energy = self.node_energies(vectors, species, edge_index)
         energy = torch.zeros(num_graphs, dtype=node_energy.dtype, device=node_energy.device).index_add(
