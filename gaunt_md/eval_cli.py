@@ -43,6 +43,11 @@ def run_eval(model_path, data_path, out_dir, energy_key="energy", forces_key="fo
     predicted = []
     for atoms, energy, forces in zip(frames, result["energy"], result["forces"]):
         copy = atoms.copy()
+        # the references move to ref_energy/ref_forces: ASE refuses to write a calculator's
+        # energy/forces next to info/arrays keys of the same name
+        copy.info["ref_energy"] = copy.info.pop(energy_key)
+        if forces_key:
+            copy.arrays["ref_forces"] = copy.arrays.pop(forces_key)
         copy.calc = SinglePointCalculator(copy, energy=energy, forces=forces)
         predicted.append(copy)
     ase.io.write(out / "predictions.xyz", predicted, format="extxyz")

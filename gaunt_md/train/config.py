@@ -87,7 +87,10 @@ def load_config(path: str) -> TrainConfig:
     if not p.exists():
         raise FileNotFoundError(f"config file not found: {path}")
     with p.open() as fh:
-        values = yaml.safe_load(fh)
+        try:
+            values = yaml.safe_load(fh)
+        except yaml.YAMLError as err:
+            raise ValueError(f"{path}: not valid YAML ({err})") from err
     if not isinstance(values, dict):
         raise ValueError(f"{path}: expected a YAML mapping of options")
     return config_from_dict(values)

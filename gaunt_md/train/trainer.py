@@ -125,9 +125,16 @@ class Trainer:
     # -- loop -----------------------------------------------------------------------------
     def train_epoch(self) -> float:
         stage = _stage(self.cfg, self.epoch)
-        if stage.lr is not None and self.epoch == self.cfg.optim.stage_two_epoch:
-            for group in self.optimizer.param_groups:
-                group["lr"] = stage.lr
+        if self.epoch == self.cfg.optim.stage_two_epoch:
+            if stage.lr is not None:
+                for group in self.optimizer.param_groups:
+                    group["lr"] = stage.lr
+            # validation losses of the two stages have different weights and do not compare:
+            # start the best-model, early-stopping and LR-plateau bookkeeping afresh
+            self.best, self.stale = float("inf"), 0
+            self.scheduler.best, self.scheduler.num_bad_epochs = self.scheduler.mode_worse, 0
+            self.log(f"stage two from epoch {self.epoch + 1}: energy weight {stage.energy_weight}, "
+                     f"forces weight {stage.forces_weight}, lr {stage.lr}")
         self.model.train()
         generator = torch.Generator().manual_seed(self.cfg.seed + self.epoch)  # exact resume
         total, count = 0.0, 0

@@ -1,0 +1,151 @@
+"""Synthetic labelled data and tiny training runs shared by the training tests.
+
+The data are 12 small random C/H/N/O molecules labelled with ASE's EMT calculator (it has
+parameters for these four elements), plus one isolated atom per element.  The runs go
+through `gaunt_md.cli.main`, exactly as `gaunt-md train CONFIG.yaml` would."""
+from __future__ import annotations
+
+import os
+
+os.environ["TQDM_DISABLE"] = "1"  # no progress bars in tests; before tqdm is imported
+
+import copy
+import csv
+from pathlib import Path
+from typing import Callable, List
+
+import ase.io
+import numpy as np
+import pytest
+import torch
+import yaml
+from ase import Atoms
+from ase.calculators.emt import EMT
+from ase.calculators.singlepoint import SinglePointCalculator
+
+from gaunt_md.cli import main
+
+ELEMENTS = "CHNO"
+
+TINY_CONFIG = {
+    "name": "tiny",
+    "seed": 7,
+    "dtype": "float64",
+    "num_threads": 1,
+    "data": {"n_valid": 4},
+    "model": {
+        "r_max": 3.0, "num_bessel": 4, "max_ell": 1, "hidden_lmax": 1, "channels": 4,
+        "correlation": 2, "num_interactions": 2, "radial_hidden": [8], "readout_hidden": 4,
+    },
+    "optim": {
+        "lr": 0.01, "batch_size": 4, "valid_batch_size": 4, "max_epochs": 3,
+        "scheduler_patience": 10, "early_stopping_patience": 10,
+    },
+}
+
+
+def random_molecule(rng: np.random.Generator, n_atoms: int) -> Atoms:
+    """Atoms on a jittered cubic lattice (spacing 1.3 A): every atom has neighbours within
+    3 A and none comes closer than about 0.9 A."""
+    sites = np.array([(x, y, z) for x in range(3) for y in range(3) for z in range(2)], dtype=float)
+    chosen = sites[rng.choice(len(sites), n_atoms, replace=False)]
+    positions = 1.3 * chosen + rng.uniform(-0.15, 0.15, size=(n_atoms, 3))
+    symbols = "".join(rng.choice(list(ELEMENTS), n_atoms))
+    return Atoms(symbols, positions=positions)
+
+
+def labelled(atoms: Atoms) -> Atoms:
+    """EMT energy and forces stored the usual way (a SinglePointCalculator)."""
+    atoms = atoms.copy()
+    atoms.calc = EMT()
+    energy, forces = atoms.get_potential_energy(), atoms.get_forces()
+    atoms.calc = SinglePointCalculator(atoms, energy=energy, forces=forces)
+    return atoms
+
+
+@pytest.fixture(scope="session")
+def dataset(tmp_path_factory) -> dict:
+    """{'train': 12 labelled molecules (3-7 atoms), 'iso': isolated atoms} as extxyz paths."""
+    root = tmp_path_factory.mktemp("synthetic")
+    rng = np.random.default_rng(2024)
+    frames = [labelled(random_molecule(rng, int(rng.integers(3, 8)))) for _ in range(12)]
+    iso = [labelled(Atoms(symbol)) for symbol in ELEMENTS]
+    ase.io.write(root / "train.xyz", frames, format="extxyz")
+    ase.io.write(root / "iso_atoms.xyz", iso, format="extxyz")
+    return {"train": root / "train.xyz", "iso": root / "iso_atoms.xyz"}
+
+
+@pytest.fixture(scope="session")
+def alien_file(tmp_path_factory) -> Path:
+    """A labelled SiH molecule: an element the synthetic data never contain."""
+    atoms = Atoms("SiH", positions=[[0, 0, 0], [0, 0, 1.5]])
+    atoms.calc = SinglePointCalculator(atoms, energy=-1.0, forces=np.zeros((2, 3)))
+    path = tmp_path_factory.mktemp("alien") / "sih.xyz"
+    ase.io.write(path, [atoms], format="extxyz")
+    return path
+
+
+def _merge(base: dict, changes: dict) -> dict:
+    out = copy.deepcopy(base)
+    for key, value in changes.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+@pytest.fixture(scope="session")
+def write_config(dataset) -> Callable[..., Path]:
+    """write_config(directory, **changes) -> path of a YAML config for the tiny model on the
+    synthetic data, output in directory/run; nested dicts in `changes` update the defaults."""
+    def write(directory: Path, **changes) -> Path:
+        directory = Path(directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        defaults = {"output_dir": str(directory / "run"),
+                    "data": {"train_file": str(dataset["train"]), "e0s_file": str(dataset["iso"])}}
+        values = _merge(_merge(TINY_CONFIG, defaults), changes)
+        path = directory / "config.yaml"
+        path.write_text(yaml.safe_dump(values))
+        return path
+    return write
+
+
+@pytest.fixture(scope="session")
+def gaunt_md() -> Callable[..., int]:
+    """gaunt_md('train', 'cfg.yaml', ...) -> exit code of the command line, in process."""
+    def run(*args) -> int:
+        previous = torch.get_num_threads()
+        try:
+            return main([str(a) for a in args])
+        finally:
+            torch.set_num_threads(previous)
+    return run
+
+
+@pytest.fixture
+def no_plots(monkeypatch):
+    """Skip the learning-curve plot (a second or more per epoch on a busy CPU, against
+    milliseconds for a tiny epoch); `trained_run` keeps it and checks the PNG."""
+    from gaunt_md.train import trainer
+
+    monkeypatch.setattr(trainer, "plot_learning_curve", lambda history, path: None)
+
+
+def read_log(run_dir: Path) -> List[dict]:
+    with open(Path(run_dir) / "log.csv") as fh:
+        return [{k: float(v) for k, v in row.items()} for row in csv.DictReader(fh)]
+
+
+@pytest.fixture(scope="session")
+def log_rows() -> Callable[[Path], List[dict]]:
+    return read_log
+
+
+@pytest.fixture(scope="session")
+def trained_run(tmp_path_factory, write_config, gaunt_md) -> Path:
+    """One 3-epoch float64 run (stage two from epoch 2), shared by the output and eval tests."""
+    directory = tmp_path_factory.mktemp("trained")
+    config = write_config(directory, optim={"stage_two_epoch": 2, "stage_two_lr": 0.002})
+    assert gaunt_md("train", config) == 0
+    return directory / "run"

@@ -1,0 +1,176 @@
+"""prepare_data: from a training config to graphs (split, E0s, species, labels, statistics)."""
+from __future__ import annotations
+
+import ase.io
+import numpy as np
+import pytest
+import torch
+from ase import Atoms
+from ase.calculators.emt import EMT
+
+from gaunt_md.data import read_labelled_structures
+from gaunt_md.train.config import load_config
+from gaunt_md.train.dataset import batches, prepare_data
+
+quiet = {"log": lambda *_: None}
+
+
+def prepared(write_config, directory, **changes):
+    return prepare_data(load_config(write_config(directory, **changes)), **quiet)
+
+
+def test_e0s_come_from_the_isolated_atoms(write_config, tmp_path):
+    data = prepared(write_config, tmp_path)
+    assert data.species.atomic_numbers == [1, 6, 7, 8]
+    for z, e0 in data.e0s.items():
+        atom = Atoms(numbers=[z])
+        atom.calc = EMT()
+        assert e0 == pytest.approx(atom.get_potential_energy(), abs=1e-12)
+
+
+def test_e0s_by_least_squares_without_an_isolated_atoms_file(write_config, tmp_path):
+    """Labels that are exactly a sum of per-element energies give those energies back."""
+    true_e0 = {1: -13.6, 6: -1027.5, 7: -1484.2, 8: -2041.9}
+    frames = read_labelled_structures(load_config(write_config(tmp_path)).data.train_file)
+    for atoms in frames:
+        atoms.info["energy"] = sum(true_e0[int(z)] for z in atoms.numbers)
+    path = tmp_path / "additive.xyz"
+    ase.io.write(path, frames, format="extxyz")
+    data = prepared(write_config, tmp_path, data={"train_file": str(path), "e0s_file": None})
+    assert data.e0s == pytest.approx(true_e0, abs=1e-8)
+
+
+def test_least_squares_underdetermined_is_a_clear_error(write_config, gaunt_md, tmp_path, capsys):
+    """Every frame CH: the C and H energies cannot be told apart."""
+    frames = []
+    for k in range(6):
+        atoms = Atoms("CH", positions=[[0, 0, 0], [0, 0, 1.0 + 0.05 * k]])
+        atoms.calc = EMT()
+        atoms.get_potential_energy()
+        frames.append(atoms)
+    path = tmp_path / "ch.xyz"
+    ase.io.write(path, frames, format="extxyz")
+    config = write_config(tmp_path, data={"train_file": str(path), "e0s_file": None, "n_valid": 2})
+    assert gaunt_md("train", config) == 2
+    err = capsys.readouterr().err
+    assert "underdetermined" in err and "e0s_file" in err
+
+
+def test_isolated_atoms_file_missing_an_element(write_config, gaunt_md, dataset, tmp_path, capsys):
+    iso = [a for a in ase.io.read(dataset["iso"], index=":") if a.get_chemical_symbols() != ["N"]]
+    path = tmp_path / "iso_no_n.xyz"
+    ase.io.write(path, iso, format="extxyz")
+    assert gaunt_md("train", write_config(tmp_path, data={"e0s_file": str(path)})) == 2
+    assert "no isolated-atom energy for atomic numbers [7]" in capsys.readouterr().err
+
+
+def test_split_is_deterministic_and_follows_the_seed(write_config, tmp_path):
+    energies = lambda graphs: sorted(float(g.energy) for g in graphs)
+    first = prepared(write_config, tmp_path / "a")
+    again = prepared(write_config, tmp_path / "b")
+    other = prepared(write_config, tmp_path / "c", seed=8)
+    assert (len(first.train), len(first.valid)) == (8, 4)
+    assert energies(first.valid) == energies(again.valid)
+    assert energies(first.valid) != energies(other.valid)
+    assert sorted(energies(first.train) + energies(first.valid)) == sorted(energies(other.train) + energies(other.valid))
+
+
+def test_graphs_carry_labels_from_the_file(write_config, dataset, tmp_path):
+    """Graph labels are the file's energies/forces in the configured dtype, whether the file
+    stored them as a calculator (energy/forces) or as plain keys (REF_energy/REF_forces)."""
+    frames = read_labelled_structures(dataset["train"])
+    renamed = []
+    for atoms in frames:
+        copy = atoms.copy()
+        copy.info["REF_energy"] = copy.info.pop("energy")
+        copy.arrays["REF_forces"] = copy.arrays.pop("forces")
+        renamed.append(copy)
+    path = tmp_path / "ref_keys.xyz"
+    ase.io.write(path, renamed, format="extxyz")
+    plain = prepared(write_config, tmp_path / "plain", dtype="float32", data={"e0s_file": None})
+    keyed = prepared(write_config, tmp_path / "keyed", dtype="float32", data={
+        "train_file": str(path), "e0s_file": None, "energy_key": "REF_energy", "forces_key": "REF_forces"})
+    for data in (plain, keyed):
+        for g in data.train + data.valid:
+            assert g.positions.dtype == g.forces.dtype == g.energy.dtype == torch.float32
+            match = [a for a in frames if abs(a.info["energy"] - float(g.energy)) < 1e-4]
+            assert len(match) == 1
+            np.testing.assert_allclose(g.forces.numpy(), match[0].arrays["forces"], rtol=1e-6, atol=1e-6)
+            np.testing.assert_allclose(g.positions.numpy(), match[0].positions, rtol=1e-6, atol=1e-6)
+    assert [float(g.energy) for g in keyed.valid] == [float(g.energy) for g in plain.valid]
+
+
+def test_statistics(write_config, tmp_path):
+    data = prepared(write_config, tmp_path)
+    edges = sum(g.edge_index.shape[1] for g in data.train)
+    atoms = sum(g.num_atoms for g in data.train)
+    assert data.avg_num_neighbors == pytest.approx(edges / atoms)
+    forces = torch.cat([g.forces.reshape(-1) for g in data.train])
+    assert data.scale == pytest.approx(float(forces.pow(2).mean().sqrt()))
+
+
+def test_batches_cover_every_graph_once(write_config, tmp_path):
+    data = prepared(write_config, tmp_path)
+    for generator in (None, torch.Generator().manual_seed(3)):
+        seen = [float(e) for b in batches(data.train, 3, generator) for e in b.energy]
+        assert sorted(seen) == sorted(float(g.energy) for g in data.train)
+    order = lambda seed: [float(e) for b in batches(data.train, 3, torch.Generator().manual_seed(seed))
+                          for e in b.energy]
+    assert order(5) == order(5) and order(5) != order(6)
+
+
+def _broken_copy(dataset, tmp_path, frame, damage):
+    """The synthetic training file with `damage(atoms)` applied to one frame."""
+    frames = read_labelled_structures(dataset["train"])
+    damage(frames[frame])
+    path = tmp_path / "broken.xyz"
+    ase.io.write(path, frames, format="extxyz")
+    return path
+
+
+def _set_nan_energy(atoms):
+    atoms.info["energy"] = float("nan")
+
+
+def _set_nan_force(atoms):
+    atoms.arrays["forces"][1, 2] = float("nan")
+
+
+def _set_nan_position(atoms):
+    atoms.positions[0, 0] = float("nan")
+
+
+def _drop_forces(atoms):
+    del atoms.arrays["forces"]
+
+
+def _drop_energy(atoms):
+    del atoms.info["energy"]
+
+
+@pytest.mark.parametrize("damage, message", [
+    (_drop_energy, "no 'energy' label"),
+    (_drop_forces, "no 'forces' label"),
+    (_set_nan_energy, "NaN"),
+    (_set_nan_force, "NaN"),
+    (_set_nan_position, "positions contain NaN"),
+])
+def test_broken_training_file_names_file_and_frame(damage, message, dataset, write_config, gaunt_md,
+                                                   tmp_path, capsys):
+    path = _broken_copy(dataset, tmp_path, 5, damage)
+    assert gaunt_md("train", write_config(tmp_path, data={"train_file": str(path)})) == 2
+    err = capsys.readouterr().err
+    assert f"{path}, frame 5" in err and message in err and "Traceback" not in err
+
+
+def test_empty_training_file(write_config, gaunt_md, tmp_path, capsys):
+    path = tmp_path / "empty.xyz"
+    path.write_text("")
+    assert gaunt_md("train", write_config(tmp_path, data={"train_file": str(path)})) == 2
+    assert f"{path}: file is empty" in capsys.readouterr().err
+
+
+def test_validation_file_with_an_unknown_element(alien_file, write_config, gaunt_md, tmp_path, capsys):
+    assert gaunt_md("train", write_config(tmp_path, data={"valid_file": str(alien_file)})) == 2
+    err = capsys.readouterr().err
+    assert "Si" in err and "it knows H, C, N, O" in err

@@ -1,0 +1,193 @@
+"""`gaunt-md train`: outputs of a run, config errors, exact resume, early stopping, stage two,
+both dtypes."""
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+
+from gaunt_md.train import read_checkpoint
+from gaunt_md.train import trainer as trainer_module
+
+METRIC_COLUMNS = ["e_rmse_meV", "e_mae_meV", "e_rmse_meV_per_atom", "e_mae_meV_per_atom",
+                  "f_rmse_meV_per_A", "f_mae_meV_per_A"]
+
+
+def test_run_writes_log_plot_checkpoints_and_config(trained_run, log_rows):
+    rows = log_rows(trained_run)
+    assert [row["epoch"] for row in rows] == [1, 2, 3]
+    for row in rows:
+        for column in METRIC_COLUMNS + ["train_loss", "valid_loss", "lr", "wall_s"]:
+            assert column in row and row[column] == row[column], f"{column} missing or NaN"
+        assert row["e_mae_meV"] <= row["e_rmse_meV"] and row["f_mae_meV_per_A"] <= row["f_rmse_meV_per_A"]
+        assert row["f_rmse_meV_per_A"] > 0
+    png = (trained_run / "learning_curve.png").read_bytes()
+    assert png.startswith(b"\x89PNG") and len(png) > 1000
+    config = json.loads((trained_run / "config.json").read_text())
+    assert config["model"]["channels"] == 4 and config["optim"]["max_epochs"] == 3
+    last = read_checkpoint(trained_run / "last.pt")
+    best = read_checkpoint(trained_run / "best.pt")
+    assert last["epoch"] == 3 and last["dtype"] == "float64"
+    assert best["best"] == pytest.approx(rows[best["epoch"] - 1]["valid_loss"])
+    model_state = last["model_state"]
+    assert all(v.dtype == torch.float64 for v in model_state.values() if v.is_floating_point())
+
+
+def test_parameters_change_during_training(trained_run, write_config, tmp_path):
+    """The checkpointed weights differ from a fresh model of the same seed."""
+    from gaunt_md.train.config import load_config
+    from gaunt_md.train.dataset import prepare_data
+    from gaunt_md.train.trainer import build_model
+
+    cfg = load_config(write_config(tmp_path))
+    torch.manual_seed(cfg.seed)
+    fresh = build_model(cfg, prepare_data(cfg, log=lambda *_: None)).state_dict()
+    trained = read_checkpoint(trained_run / "last.pt")["model_state"]
+    changed = [name for name in fresh if not torch.equal(fresh[name], trained[name])]
+    assert changed, "training did not change any parameter"
+
+
+@pytest.mark.parametrize("changes, message", [
+    ({"optim": {"lrr": 0.1}}, "unknown option(s) in optim: lrr"),
+    ({"bogus": 1}, "unknown option(s) in the top level: bogus"),
+    ({"data": {"train_file": ""}}, "data.train_file is required"),
+    ({"dtype": "float16"}, "dtype must be float32 or float64"),
+    ({"data": {"train_file": "/nonexistent/train.xyz"}}, "/nonexistent/train.xyz"),
+    ({"optim": {"optimizer": "sgd"}}, "optimizer must be adam or amsgrad"),
+])
+def test_config_errors_exit_2_with_message(changes, message, write_config, gaunt_md, tmp_path, capsys):
+    config = write_config(tmp_path, **changes)
+    assert gaunt_md("train", config) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("gaunt-md train: error:") and message in err
+    assert "Traceback" not in err
+
+
+def test_missing_and_malformed_config_file(gaunt_md, tmp_path, capsys):
+    assert gaunt_md("train", tmp_path / "absent.yaml") == 2
+    assert "config file not found" in capsys.readouterr().err
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("data: {train_file: [unclosed\n")
+    assert gaunt_md("train", broken) == 2
+    err = capsys.readouterr().err
+    assert str(broken) in err and "YAML" in err
+    scalar = tmp_path / "scalar.yaml"
+    scalar.write_text("just a string\n")
+    assert gaunt_md("train", scalar) == 2
+    assert "expected a YAML mapping" in capsys.readouterr().err
+
+
+def test_resume_without_checkpoint_is_an_error(write_config, gaunt_md, tmp_path, capsys):
+    assert gaunt_md("train", write_config(tmp_path), "--resume") == 2
+    assert "--resume: no checkpoint" in capsys.readouterr().err
+
+
+def _assert_same_tensors(a: dict, b: dict, what: str) -> None:
+    assert a.keys() == b.keys(), what
+    for name in a:
+        assert torch.equal(a[name], b[name]), f"{what}: {name} differs"
+
+
+def test_resume_continues_exactly(no_plots, write_config, gaunt_md, log_rows, tmp_path):
+    """4 epochs in one go == 2 epochs, stop, --resume to 4: same weights, EMA, optimizer
+    moments and log rows (wall time aside).  The run crosses a stage-two switch (epoch 3) and
+    LR reductions (scheduler patience 0) so every piece of resumable state matters."""
+    changes = {"optim": {"max_epochs": 4, "scheduler_patience": 0, "stage_two_epoch": 3,
+                         "stage_two_lr": 0.003}}
+    straight = write_config(tmp_path / "straight", **changes)
+    assert gaunt_md("train", straight) == 0
+    split = write_config(tmp_path / "split", **changes)
+    assert gaunt_md("train", split, "--max-epochs", 2) == 0
+    assert len(log_rows(tmp_path / "split" / "run")) == 2
+    assert gaunt_md("train", split, "--resume") == 0
+
+    a = read_checkpoint(tmp_path / "straight" / "run" / "last.pt")
+    b = read_checkpoint(tmp_path / "split" / "run" / "last.pt")
+    assert a["epoch"] == b["epoch"] == 4
+    _assert_same_tensors(a["model_state"], b["model_state"], "model")
+    _assert_same_tensors(a["ema_state"], b["ema_state"], "EMA")
+    for sa, sb in zip(a["optimizer_state"]["state"].values(), b["optimizer_state"]["state"].values()):
+        _assert_same_tensors(sa, sb, "optimizer state")
+    assert a["optimizer_state"]["param_groups"] == b["optimizer_state"]["param_groups"]
+    assert a["scheduler_state"] == b["scheduler_state"]
+    assert (a["best"], a["stale"]) == (b["best"], b["stale"])
+
+    rows_a, rows_b = log_rows(tmp_path / "straight" / "run"), log_rows(tmp_path / "split" / "run")
+    strip = lambda rows: [{k: v for k, v in row.items() if k != "wall_s"} for row in rows]
+    assert strip(rows_a) == strip(rows_b)
+    assert len({row["lr"] for row in rows_a}) > 1, "the test should exercise LR changes"
+
+
+def test_resume_keeps_the_early_stopping_count(no_plots, write_config, gaunt_md, log_rows, tmp_path):
+    """lr 0, patience 3: epochs 2, 3, 4 do not improve, so the run stops after epoch 4 whether
+    or not it was interrupted after epoch 2 (one stale epoch already counted)."""
+    changes = {"optim": {"lr": 0.0, "max_epochs": 10, "early_stopping_patience": 3}}
+    straight = write_config(tmp_path / "straight", **changes)
+    assert gaunt_md("train", straight) == 0
+    split = write_config(tmp_path / "split", **changes)
+    assert gaunt_md("train", split, "--max-epochs", 2) == 0
+    assert gaunt_md("train", split, "--resume") == 0
+    for run in ("straight", "split"):
+        assert [row["epoch"] for row in log_rows(tmp_path / run / "run")] == [1, 2, 3, 4], run
+
+
+def test_early_stopping_with_zero_lr(no_plots, write_config, gaunt_md, log_rows, tmp_path, capsys):
+    """lr 0: the validation loss never improves after epoch 1, so patience 1 stops at epoch 2."""
+    config = write_config(tmp_path, optim={"lr": 0.0, "max_epochs": 10, "early_stopping_patience": 1})
+    assert gaunt_md("train", config) == 0
+    rows = log_rows(tmp_path / "run")
+    assert [row["epoch"] for row in rows] == [1, 2]
+    assert rows[0]["valid_loss"] == rows[1]["valid_loss"]
+    assert "early stopping" in capsys.readouterr().out
+    assert read_checkpoint(tmp_path / "run" / "best.pt")["epoch"] == 1
+
+
+def test_stage_two_switches_weights_and_lr(no_plots, write_config, tmp_path, monkeypatch):
+    """From stage_two_epoch (0-based count of finished epochs) on, the training loss uses the
+    stage-two weights, the LR is reset to stage_two_lr, and the validation loss is weighted the
+    same way."""
+    from gaunt_md.train.config import load_config
+
+    seen = []
+    real_loss = trainer_module.weighted_loss
+
+    def recording_loss(pred, batch, energy_weight, forces_weight, stress_weight):
+        seen.append((energy_weight, forces_weight))
+        return real_loss(pred, batch, energy_weight, forces_weight, stress_weight)
+
+    monkeypatch.setattr(trainer_module, "weighted_loss", recording_loss)
+    cfg = load_config(write_config(tmp_path, num_threads=None, optim={
+        "lr": 0.01, "energy_weight": 2.0, "forces_weight": 50.0, "stage_two_epoch": 1,
+        "stage_two_energy_weight": 700.0, "stage_two_forces_weight": 30.0, "stage_two_lr": 0.004,
+        "max_epochs": 2}))
+    trainer = trainer_module.Trainer(cfg, log=lambda *_: None)
+    trainer.run()
+    steps_per_epoch = 2  # 8 training frames, batch size 4
+    assert seen == [(2.0, 50.0)] * steps_per_epoch + [(700.0, 30.0)] * steps_per_epoch
+    first, second = trainer.history
+    assert first["lr"] == 0.01 and second["lr"] == 0.004
+    for row, (we, wf) in [(first, (2.0, 50.0)), (second, (700.0, 30.0))]:
+        expected = we * (row["e_rmse_meV_per_atom"] / 1000) ** 2 + wf * (row["f_rmse_meV_per_A"] / 1000) ** 2
+        assert row["valid_loss"] == pytest.approx(expected, rel=1e-12)
+
+
+def test_best_is_reset_at_stage_two(trained_run, log_rows):
+    """Validation losses of the two stages use different weights and are not comparable: the
+    first stage-two epoch must become the new best (MACE does the same)."""
+    rows = log_rows(trained_run)
+    best = read_checkpoint(trained_run / "best.pt")
+    stage_two_rows = [row for row in rows if row["epoch"] > 2]
+    assert best["epoch"] >= 3
+    assert best["best"] == pytest.approx(min(row["valid_loss"] for row in stage_two_rows))
+
+
+def test_float32_trains(no_plots, write_config, gaunt_md, log_rows, tmp_path):
+    """(float64 is the default of the other runs.)"""
+    config = write_config(tmp_path, dtype="float32", optim={"max_epochs": 1})
+    assert gaunt_md("train", config) == 0
+    state = read_checkpoint(tmp_path / "run" / "last.pt")
+    assert state["dtype"] == "float32"
+    assert all(v.dtype == torch.float32 for v in state["model_state"].values() if v.is_floating_point())
+    row, = log_rows(tmp_path / "run")
+    assert all(row[c] == row[c] and row[c] < float("inf") for c in METRIC_COLUMNS)
