@@ -43,6 +43,9 @@ def many_body_product(x: torch.Tensor, weights: torch.Tensor, species: torch.Ten
 def power_projections(x: torch.Tensor, correlation: int, lmax_out: int, method: str = "auto") -> torch.Tensor:
     """x [..., (L+1)^2] -> [..., correlation, (lmax_out+1)^2], entry nu-1 = projection of f^nu."""
     _validation.floating(x, "x")
+    _library._check_correlation(correlation)
+    _validation.lmax_out(lmax_out)
+    _validation.check_method(method)
     return torch.ops.gaunt_md.power_projections(x, correlation, lmax_out, method)
 
 

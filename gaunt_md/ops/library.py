@@ -15,7 +15,7 @@ from torch import Tensor
 
 from ..so3 import degree_from_dim, sh_dim
 from . import autotune, validation
-from .backends import backend, triton_usable
+from .backends import backend, check_method, triton_usable
 from .constants import degree_index
 
 
@@ -108,6 +108,7 @@ def power_projections_op(x: Tensor, correlation: int, lmax_out: int, method: str
     validation.floating(x, "x")
     validation.lmax_out(lmax_out)
     _check_correlation(correlation)
+    check_method(method)
     lmax = degree_from_dim(x.shape[-1], "x")
     lead = x.shape[:-1]
     x2 = x.reshape(-1, x.shape[-1])
@@ -162,6 +163,7 @@ def power_vjp_op(x: Tensor, coeffs: Tensor, method: str) -> Tensor:
     validation.floating(x, "x")
     validation.floating(coeffs, "coeffs")
     validation.same_kind(x, coeffs, "x and coeffs")
+    check_method(method)
     lmax = degree_from_dim(x.shape[-1], "x")
     lmax_c = degree_from_dim(coeffs.shape[-1], "coeffs")
     if coeffs.dim() < 2 or coeffs.shape[:-2] != x.shape[:-1]:

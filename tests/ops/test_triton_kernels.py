@@ -1,0 +1,228 @@
+"""Triton grid-route kernels against the plain torch expressions.
+
+Triton picks interpreted or compiled kernels when @triton.jit runs, i.e. when
+gaunt_md.ops.triton_kernels is first imported, and other tests of the suite may import it
+first.  So the numerical checks run this file as a script in a fresh interpreter with
+TRITON_INTERPRET=1 (one subprocess for all cases, its results shared by the parametrized
+tests below).  Input validation, the CPU fallback error and an offline sm90 compile run in
+process.
+"""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+ROOT = Path(__file__).resolve().parents[2]
+
+# (L1, L2, Lout) for the product; (L, Lout, K) for many_body and its VJP.
+PRODUCT_CASES = [(1, 1, 0), (1, 2, 2), (2, 3, 3), (3, 3, 1)]
+MANY_BODY_CASES = [(1, 0, 1), (2, 2, 2), (3, 3, 3), (1, 3, 5)]
+DTYPES = ["float64", "float32"]
+TOLERANCE = {"float64": 1e-10, "float32": 1e-5}
+
+
+def _relative_error(out: torch.Tensor, ref: torch.Tensor) -> float:
+    if out.shape != ref.shape:
+        return float("inf")
+    return float((out.double() - ref).abs().max() / ref.abs().max())
+
+
+def _run_cases() -> dict:
+    """All kernel checks (needs TRITON_INTERPRET=1 before the kernels are imported)."""
+    from gaunt_md.ops import triton_kernels as tk
+    from gaunt_md.so3 import analysis_matrix, degree_of_index, synthesis_matrix
+
+    gen = torch.Generator().manual_seed(0)
+    results = {"usable_cpu": tk.triton_usable(torch.device("cpu"))}
+    for name in DTYPES:
+        dtype = getattr(torch, name)
+        for l1, l2, lout in PRODUCT_CASES:
+            degree = l1 + l2 + lout
+            S1, S2 = synthesis_matrix(l1, degree), synthesis_matrix(l2, degree)
+            A = analysis_matrix(lout, degree)
+            x = torch.randn(37, S1.shape[0], generator=gen, dtype=torch.float64)
+            y = torch.randn(37, S2.shape[0], generator=gen, dtype=torch.float64)
+            ref = ((x @ S1) * (y @ S2)) @ A
+            out = tk.gaunt_product_triton(*(t.to(dtype) for t in (x, y, S1, S2, A)))
+            results[f"product-{l1}-{l2}-{lout}-{name}"] = _relative_error(out, ref)
+
+        for lmax, lout, K in MANY_BODY_CASES:
+            degree = K * lmax + lout
+            S, A = synthesis_matrix(lmax, degree), analysis_matrix(lout, degree)
+            S_out, A_in = synthesis_matrix(lout, degree), analysis_matrix(lmax, degree)
+            N, C, n_species = 7, 5, 3
+            x = torch.randn(N, C, S.shape[0], generator=gen, dtype=torch.float64)
+            weights = torch.randn(n_species, C, lout + 1, K, generator=gen, dtype=torch.float64)
+            species = torch.randint(0, n_species, (N,), generator=gen)
+            degree_out = degree_of_index(lout)
+            coeffs = torch.randn(N, C, K, A.shape[1], generator=gen, dtype=torch.float64)
+            f = x @ S
+
+            projections = torch.stack([(f ** nu) @ A for nu in range(1, K + 1)], dim=-1)
+            ref = (projections * weights[species][:, :, degree_out, :]).sum(-1)
+            out = tk.many_body_triton(*(t.to(dtype) for t in (x, weights)), species,
+                                      S.to(dtype), A.to(dtype), degree_out)
+            results[f"many_body-{lmax}-{lout}-{K}-{name}"] = _relative_error(out, ref)
+
+            q = coeffs @ S_out
+            ref = sum(nu * f ** (nu - 1) * q[:, :, nu - 1] for nu in range(1, K + 1)) @ A_in
+            out = tk.many_body_vjp_triton(*(t.to(dtype) for t in (x, coeffs, S, S_out, A_in)))
+            results[f"vjp-{lmax}-{lout}-{K}-{name}"] = _relative_error(out, ref)
+
+    S, A = synthesis_matrix(1, 3), analysis_matrix(1, 3)
+    empty = tk.gaunt_product_triton(torch.zeros(0, 4), torch.zeros(0, 4), S.float(), S.float(), A.float())
+    results["empty_shape"] = list(empty.shape)
+
+    # the custom ops' method="triton" route (gaunt_md.ops.library) against method="grid"
+    import gaunt_md.ops as ops
+    x = torch.randn(4, 3, 9, generator=gen, dtype=torch.float64)
+    y = torch.randn(4, 3, 4, generator=gen, dtype=torch.float64)
+    weights = torch.randn(2, 3, 3, 3, generator=gen, dtype=torch.float64)
+    species = torch.tensor([0, 1, 1, 0])
+    coeffs = torch.randn(4, 3, 3, 9, generator=gen, dtype=torch.float64)
+    calls = {
+        "product": lambda m: ops.gaunt_product(x, y, 2, method=m),
+        "many_body": lambda m: ops.many_body_product(x, weights, species, 2, method=m),
+        "vjp": lambda m: torch.ops.gaunt_md.power_vjp(x, coeffs, m),
+    }
+    for name, call in calls.items():
+        results[f"library-{name}"] = _relative_error(call("triton"), call("grid"))
+    return results
+
+
+@pytest.fixture(scope="module")
+def interpreted():
+    pytest.importorskip("triton", reason="triton is not installed")
+    env = {**os.environ, "TRITON_INTERPRET": "1",
+           "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
+    proc = subprocess.run([sys.executable, __file__], env=env, cwd=ROOT, capture_output=True,
+                          text=True, timeout=600)
+    assert proc.returncode == 0, f"interpreted kernel run failed:\n{proc.stdout}\n{proc.stderr}"
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def test_interpreter_mode_is_usable_on_cpu(interpreted):
+    assert interpreted["usable_cpu"] is True
+    assert interpreted["empty_shape"] == [0, 4]
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("case", PRODUCT_CASES, ids=lambda c: "L%d-L%d-out%d" % c)
+def test_gaunt_product(interpreted, case, dtype):
+    assert interpreted["product-%d-%d-%d-" % case + dtype] < TOLERANCE[dtype]
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("kind", ["many_body", "vjp"])
+@pytest.mark.parametrize("case", MANY_BODY_CASES, ids=lambda c: "L%d-out%d-K%d" % c)
+def test_many_body_and_vjp(interpreted, kind, case, dtype):
+    assert interpreted[f"{kind}-%d-%d-%d-" % case + dtype] < TOLERANCE[dtype]
+
+
+@pytest.mark.parametrize("op", ["product", "many_body", "vjp"])
+def test_library_triton_route(interpreted, op):
+    assert interpreted[f"library-{op}"] < TOLERANCE["float64"]
+
+
+# --- in process ------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def tk():
+    pytest.importorskip("triton", reason="triton is not installed")
+    from gaunt_md.ops import triton_kernels
+    return triton_kernels
+
+
+def test_import_flags(tk):
+    assert tk.TRITON_AVAILABLE
+    assert not tk.triton_usable(torch.device("meta"))
+
+
+def test_cpu_without_interpreter_raises(tk):
+    if tk._INTERPRETED:
+        pytest.skip("kernels were imported in interpreter mode in this process")
+    assert not tk.triton_usable(torch.device("cpu"))
+    x = torch.zeros(3, 4)
+    S = torch.zeros(4, 6)
+    with pytest.raises(RuntimeError, match="TRITON_INTERPRET"):
+        tk.gaunt_product_triton(x, x, S, S, torch.zeros(6, 1))
+
+
+def test_validation(tk):
+    x, S, A = torch.zeros(3, 4), torch.zeros(4, 6), torch.zeros(6, 1)
+    with pytest.raises(ValueError, match="dtype"):
+        tk.gaunt_product_triton(x, x.double(), S, S, A)
+    with pytest.raises(ValueError, match="float32 or float64"):
+        tk.gaunt_product_triton(x.half(), x.half(), S.half(), S.half(), A.half())
+    with pytest.raises(ValueError, match="S2 must have shape"):
+        tk.gaunt_product_triton(x, x, S, torch.zeros(4, 7), A)
+    with pytest.raises(ValueError, match="y must have shape"):
+        tk.gaunt_product_triton(x, torch.zeros(2, 4), S, S, A)
+
+    x3, w = torch.zeros(2, 3, 4), torch.zeros(5, 3, 2, 2)
+    species, degree_out = torch.zeros(2, dtype=torch.long), torch.tensor([0, 1, 1, 1])
+    A4 = torch.zeros(6, 4)
+    with pytest.raises(ValueError, match="species must be an int64"):
+        tk.many_body_triton(x3, w, species.int(), S, A4, degree_out)
+    with pytest.raises(ValueError, match="degree_out must be an int64"):
+        tk.many_body_triton(x3, w, species, S, A4, degree_out[:3])
+    with pytest.raises(ValueError, match="weights cover 2 degrees"):
+        tk.many_body_triton(x3, w, species, S, A, degree_out[:1])
+    with pytest.raises(ValueError, match="weights must have shape"):
+        tk.many_body_triton(x3, torch.zeros(5, 2, 2, 2), species, S, A4, degree_out)
+
+    coeffs = torch.zeros(2, 3, 2, 4)
+    S_out = torch.zeros(4, 6)
+    with pytest.raises(ValueError, match="coeffs must have shape"):
+        tk.many_body_vjp_triton(x3, coeffs[:1], S, S_out, torch.zeros(6, 4))
+    with pytest.raises(ValueError, match="A must have shape"):
+        tk.many_body_vjp_triton(x3, coeffs, S, S_out, torch.zeros(6, 9))
+    with pytest.raises(ValueError, match="x must be 3-dimensional"):
+        tk.many_body_vjp_triton(x, coeffs, S, S_out, A4)
+
+
+@pytest.mark.slow
+def test_kernels_compile_for_sm90(tk):
+    """Offline compile (no GPU needed) of every kernel in both dtypes for Hopper."""
+    if tk._INTERPRETED:
+        pytest.skip("kernels were imported in interpreter mode in this process")
+    try:
+        import triton
+        from triton.backends.compiler import GPUTarget
+        from triton.compiler import ASTSource
+    except ImportError as err:
+        pytest.skip(f"this triton has no offline compile API: {err}")
+    kernels = {
+        tk._gaunt_product_kernel: (
+            ["x_ptr", "y_ptr", "s1_ptr", "s2_ptr", "a_ptr", "out_ptr"], ["n_rows"],
+            dict(D1=9, D2=16, G=91, DOUT=16, BLOCK_R=tk.BLOCK_R, BLOCK_D1=16, BLOCK_D2=16,
+                 BLOCK_G=tk.MAX_BLOCK_G, BLOCK_OUT=16)),
+        tk._many_body_kernel: (
+            ["x_ptr", "w_ptr", "species_ptr", "s_ptr", "a_ptr", "degree_ptr", "out_ptr"], ["n_rows", "C"],
+            dict(D=16, G=91, DOUT=16, NDEG=4, K=3, BLOCK_R=tk.BLOCK_R, BLOCK_D=16,
+                 BLOCK_G=tk.MAX_BLOCK_G, BLOCK_OUT=16)),
+        tk._many_body_vjp_kernel: (
+            ["x_ptr", "coeffs_ptr", "s_ptr", "s_out_ptr", "a_ptr", "out_ptr"], ["n_rows"],
+            dict(D=16, DC=16, G=91, K=3, BLOCK_R=tk.BLOCK_R, BLOCK_D=16, BLOCK_C=16,
+                 BLOCK_G=tk.MAX_BLOCK_G)),
+    }
+    for dtype in ("fp32", "fp64"):
+        for kernel, (pointers, ints, constexprs) in kernels.items():
+            signature = {p: "*i64" if p in ("species_ptr", "degree_ptr") else f"*{dtype}" for p in pointers}
+            signature.update({name: "i32" for name in ints})
+            signature.update({name: "constexpr" for name in constexprs})
+            compiled = triton.compile(ASTSource(kernel, signature, constexprs=constexprs),
+                                      target=GPUTarget("cuda", 90, 32), options=tk.LAUNCH_OPTIONS)
+            ptx = compiled.asm["ptx"]
+            if dtype == "fp32":  # ieee precision: no TF32 tensor-core instructions
+                assert "tf32" not in ptx, kernel.__name__
+
+
+if __name__ == "__main__":
+    print(json.dumps(_run_cases()))
