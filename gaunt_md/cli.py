@@ -1,4 +1,4 @@
-"""gaunt-md command line: train | eval | export."""
+"""gaunt-md command line: train | eval | export | md-stability."""
 from __future__ import annotations
 
 import argparse
@@ -37,6 +37,18 @@ def _export(args) -> int:
     return 0
 
 
+def _md_stability(args) -> int:
+    from .md.cli import run_from_args
+    from .md.engines import EngineUnavailable
+
+    try:
+        run_from_args(args)
+    except EngineUnavailable as err:
+        print(f"gaunt-md md-stability: error: {err}", file=sys.stderr)
+        return 2
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="gaunt-md", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -63,6 +75,13 @@ def build_parser() -> argparse.ArgumentParser:
     ex.add_argument("-o", "--output", required=True, help="model file to write (e.g. model.pt)")
     ex.add_argument("--dtype", choices=["float32", "float64"], default="float64")
     ex.set_defaults(func=_export)
+
+    from .md.cli import PROTOCOL, add_arguments
+
+    md = sub.add_parser("md-stability", help="MD stability protocol (3BPA at 300/600/1200 K by default)",
+                        epilog=PROTOCOL, formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_arguments(md)
+    md.set_defaults(func=_md_stability)
     return parser
 
 

@@ -56,10 +56,15 @@ class GauntCalculator(Calculator):
         want_stress = "stress" in properties
         if want_stress and not atoms.pbc.any():
             raise PropertyNotImplementedError("stress needs a periodic cell (atoms.pbc is all False)")
-        inputs = self._inputs(atoms)
-        outputs = [
-            m.module(*inputs, 1, True, want_stress, False) for m in self.models
-        ]
+        if want_stress and abs(np.linalg.det(atoms.cell.array)) < 1e-9:
+            # e.g. a slab whose non-periodic cell vector is zero: no volume to divide by
+            raise PropertyNotImplementedError(f"stress needs a cell of non-zero volume, got\n{atoms.cell.array}")
+        # forces and stress are autograd derivatives: they need grad mode whatever the caller's
+        with torch.inference_mode(False), torch.enable_grad():
+            inputs = self._inputs(atoms)
+            outputs = [
+                m.module(*inputs, 1, True, want_stress, False) for m in self.models
+            ]
         energy = torch.stack([o["energy"][0] for o in outputs]).detach().cpu().double().numpy()
         forces = torch.stack([o["forces"] for o in outputs]).detach().cpu().double().numpy()
         energies = torch.stack([o["node_energy"] for o in outputs]).detach().cpu().double().numpy()

@@ -12,7 +12,6 @@ import functools
 import math
 
 import torch
-from e3nn import o3
 
 from .harmonics import real_sh
 from .indexing import sh_dim
@@ -51,6 +50,8 @@ def gaunt_block(l1: int, l2: int, l3: int) -> torch.Tensor:
     g000 = signs[l1] * signs[l2] * signs[l3] * math.sqrt(
         (2 * l1 + 1) * (2 * l2 + 1) * (2 * l3 + 1) / (4 * math.pi)
     ) * w000
+    from e3nn import o3  # deferred: importing e3nn costs seconds
+
     w3j = o3.wigner_3j(l1, l2, l3, dtype=torch.float64)
     return w3j * (g000 / w3j[l1, l2, l3].item())
 

@@ -8,11 +8,12 @@ polynomial of degree <= l in (theta, phi) on the whole torus [0, 2pi)^2.
 from __future__ import annotations
 
 import torch
-from e3nn import o3
 
 
 def real_sh(lmax: int, points: torch.Tensor) -> torch.Tensor:
     """Y_lm(points) for l <= lmax: [..., 3] -> [..., (lmax+1)^2], integral normalisation."""
+    from e3nn import o3  # deferred: importing e3nn costs seconds (torch._dynamo)
+
     return o3.spherical_harmonics(
         list(range(lmax + 1)), points, normalize=False, normalization="integral"
     )
