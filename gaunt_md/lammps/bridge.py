@@ -5,8 +5,11 @@ Arrays travel as raw addresses of C++ buffers (no copies on the way in); results
 written into the buffers the pair style owns."""
 from __future__ import annotations
 
+import atexit
 import ctypes
+import json
 import os
+import time
 import traceback
 from typing import List, Optional, Sequence
 
@@ -56,6 +59,36 @@ def species_of_elements(elements: Sequence[str], model_numbers: Sequence[int], p
     return species
 
 
+# Optional timing counters (benchmarks/lammps.py): with GAUNT_MD_BRIDGE_TIMING=<prefix> set,
+# every compute() call records its wall time inside Python, the time of the model call alone
+# and the graph size, and each rank writes them to <prefix>.<rank>.json when the pair style
+# is deleted (or at interpreter exit; a later model in the same process overwrites the file).
+# Off by default: one environment lookup per model load and one `is None` test per call.
+TIMING_ENV = "GAUNT_MD_BRIDGE_TIMING"
+_RANK_ENV = ("PMI_RANK", "OMPI_COMM_WORLD_RANK", "MV2_COMM_WORLD_RANK", "SLURM_PROCID")
+
+
+class _Timings:
+    """Per-call (bridge seconds, model seconds, nodes, owned atoms, edges) of one rank."""
+
+    def __init__(self, prefix: str, nprocs: int):
+        rank = next((os.environ[k] for k in _RANK_ENV if k in os.environ), "0")
+        self.path = f"{prefix}.{rank}.json"
+        self.meta = {"rank": int(rank), "pid": os.getpid(), "nprocs": nprocs,
+                     "torch_threads": torch.get_num_threads()}
+        self.calls: List[tuple] = []
+        self.written = False
+        atexit.register(self.write)
+
+    def write(self) -> None:
+        if self.written:
+            return
+        self.written = True
+        with open(self.path, "w") as f:
+            json.dump({**self.meta, "columns": ["bridge_s", "model_s", "nodes", "nlocal", "edges"],
+                       "calls": self.calls}, f)
+
+
 def _limit_threads(nprocs: int) -> None:
     # several MPI ranks on one node each starting a full-width torch thread pool would
     # oversubscribe the cores; honour OMP_NUM_THREADS when the user set it
@@ -67,7 +100,8 @@ class LammpsModel:
     """An exported model bound to the atom types of one LAMMPS run."""
 
     def __init__(self, path: str, elements: Sequence[str], device: str = "cpu",
-                 dtype: Optional[str] = None):
+                 dtype: Optional[str] = None, nprocs: int = 1):
+        self.timings: Optional[_Timings] = None
         try:
             self.loaded = load_model(path, device=device, dtype=dtype or None)
         except FileNotFoundError as err:
@@ -80,18 +114,53 @@ class LammpsModel:
         self.r_max = float(self.loaded.r_max)
         self.num_interactions = int(self.loaded.metadata["num_interactions"])
         self.type_species = species_of_elements(elements, self.loaded.atomic_numbers, path)
+        prefix = os.environ.get(TIMING_ENV)
+        if prefix:
+            self.timings = _Timings(prefix, nprocs)
 
     def compute(self, n: int, nlocal: int, nedges: int, positions: int, species: int, edges: int,
                 forces: int, node_energy: int, virial: int, atom_virial: int, want_virial: int) -> float:
         """Evaluate the rank's graph; fill forces [n,3], node_energy [nlocal] and, when
         asked, virial [3,3] and atom_virial [n,3,3]; return the owned atoms' energy."""
+        if self.timings is not None:
+            return self._timed_compute(n, nlocal, nedges, positions, species, edges, forces, node_energy,
+                                       virial, atom_virial, want_virial)
+        return self._compute(n, nlocal, nedges, positions, species, edges, forces, node_energy,
+                             virial, atom_virial, want_virial)
+
+    def _timed_compute(self, n, nlocal, nedges, *args) -> float:
+        start = time.perf_counter()
+        self._model_seconds = 0.0
+        energy = self._compute(n, nlocal, nedges, *args)
+        total = time.perf_counter() - start
+        self.timings.calls.append((total, self._model_seconds, n, nlocal, nedges))
+        return energy
+
+    def _call_model(self, pos, spec, edge_index, nlocal: int, want_virial: bool):
+        if self.timings is None:
+            return self.module.forward_local(pos, spec, edge_index, nlocal, want_virial)
+        if self.device.type == "cuda":
+            torch.cuda.synchronize(self.device)
+        start = time.perf_counter()
+        out = self.module.forward_local(pos, spec, edge_index, nlocal, want_virial)
+        if self.device.type == "cuda":
+            torch.cuda.synchronize(self.device)
+        self._model_seconds = time.perf_counter() - start
+        return out
+
+    def __del__(self):
+        if getattr(self, "timings", None) is not None:
+            self.timings.write()
+
+    def _compute(self, n: int, nlocal: int, nedges: int, positions: int, species: int, edges: int,
+                 forces: int, node_energy: int, virial: int, atom_virial: int, want_virial: int) -> float:
         as_t = lambda a, dt: torch.from_numpy(a).to(device=self.device, dtype=dt)  # noqa: E731
         # forces are autograd derivatives: grad mode on, whatever a hosting Python set
         with torch.inference_mode(False), torch.enable_grad():
             pos = as_t(_array(positions, ctypes.c_double, 3 * n, (n, 3)), self.dtype)
             spec = as_t(_array(species, ctypes.c_int64, n, (n,)), torch.long)
             edge_index = as_t(_array(edges, ctypes.c_int64, 2 * nedges, (2, nedges)), torch.long)
-            out = self.module.forward_local(pos, spec, edge_index, int(nlocal), bool(want_virial))
+            out = self._call_model(pos, spec, edge_index, int(nlocal), bool(want_virial))
         _array(forces, ctypes.c_double, 3 * n, (n, 3))[...] = _numpy(out["forces"])
         _array(node_energy, ctypes.c_double, nlocal, (nlocal,))[...] = _numpy(out["node_energy"])
         if want_virial:
@@ -107,4 +176,4 @@ def _numpy(t: torch.Tensor) -> np.ndarray:
 def load(path: str, elements: List[str], device: str = "cpu", dtype: str = "", nprocs: int = 1) -> LammpsModel:
     """Entry point of `pair_coeff * * <path> <elements...>`."""
     _limit_threads(nprocs)
-    return LammpsModel(path, elements, device=device or "cpu", dtype=dtype or None)
+    return LammpsModel(path, elements, device=device or "cpu", dtype=dtype or None, nprocs=nprocs)

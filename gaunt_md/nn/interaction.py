@@ -7,6 +7,11 @@ rescaled so that every output component has unit norm over (m1, m2).
 
 Per edge e, U_e[(l1 m1), (p m3)] = sum_m2 G_p[m1, m2, m3] Y_e[l2 m2] is channel independent;
 the channel work is then one batched matmul  h_j[c, :] @ U_e  followed by the radial weights.
+
+Two routes compute the same sum: `forward` uses the fused, blocked op gaunt_md::conv (radial
+MLP, coupling and scatter-sum in one pass over blocks of edges; see gaunt_md/ops/conv.py), and
+`forward_reference` is the plain dense formulation above (kept as the reference the fused
+route is tested against; `fused = False` selects it in `forward`).
 """
 from __future__ import annotations
 
@@ -15,6 +20,7 @@ from typing import List, Tuple
 import torch
 from torch import nn
 
+from ..ops.conv import default_block_size, fused_coupling
 from ..so3 import gaunt_block, sh_dim
 from .linear import DegreeLinear
 from .radial import RadialMLP
@@ -65,8 +71,30 @@ class GauntInteraction(nn.Module):
         self.radial = RadialMLP([num_radial] + radial_hidden + [channels * self.num_paths])
         self.linear_out = DegreeLinear(channels, channels, lmax_out)
         self.inv_avg_neighbors = 1.0 / avg_num_neighbors
+        # fused route: coupling rows (path, m1) with the 1/avg_num_neighbors normalisation, and
+        # the row order that makes the last radial layer's output [paths, channels]
+        fused, groups = fused_coupling(self.paths, lmax_edge, lmax_out, self.inv_avg_neighbors)
+        self.register_buffer("fused_coupling", fused, persistent=False)
+        self.groups = groups
+        order = torch.arange(channels * self.num_paths).view(channels, self.num_paths).t().reshape(-1)
+        self.register_buffer("radial_order", order, persistent=False)
+        self.block_size = default_block_size(fused.shape[1] // sh_dim(lmax_out), channels)
+        self.fused = True
 
     def forward(self, node_features: torch.Tensor, edge_sh: torch.Tensor, radial_basis: torch.Tensor,
+                edge_index: torch.Tensor) -> torch.Tensor:
+        if not self.fused:
+            return self.forward_reference(node_features, edge_sh, radial_basis, edge_index)
+        x = self.linear_up(node_features).transpose(1, 2).contiguous()          # [N, D_in, C]
+        weights = self.radial.weights()
+        weights[-1] = torch.index_select(weights[-1], 0, self.radial_order)
+        summed = torch.ops.gaunt_md.conv(
+            x, radial_basis, edge_sh, weights, self.fused_coupling.to(x.dtype), edge_index[0], edge_index[1],
+            self.groups, self.block_size,
+        )                                                                        # [N, D_out, C]
+        return self.linear_out(summed.transpose(1, 2))
+
+    def forward_reference(self, node_features: torch.Tensor, edge_sh: torch.Tensor, radial_basis: torch.Tensor,
                 edge_index: torch.Tensor) -> torch.Tensor:
         receivers, senders = edge_index[0], edge_index[1]
         num_nodes = node_features.shape[0]

@@ -55,3 +55,11 @@ class RadialMLP(nn.Module):
 
     def forward(self, features: torch.Tensor) -> torch.Tensor:
         return self.net(features)
+
+    def weights(self) -> List[torch.Tensor]:
+        """The Linear weights in order (the fused convolution applies the MLP itself)."""
+        out: List[torch.Tensor] = []
+        for layer in self.net:
+            if hasattr(layer, "weight"):
+                out.append(layer.weight)
+        return out

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import torch
 
+from . import conv as _conv  # registers torch.ops.gaunt_md.conv (the fused convolution)
 from . import library as _library  # registers torch.ops.gaunt_md.*
 from . import validation as _validation
 from .autotune import chosen as autotune_choices

@@ -30,16 +30,7 @@ def _to_sh(values: torch.Tensor, lmax_out: int, lmax_in: int) -> torch.Tensor:
         "...uv,vuj->...vj", spectrum.imag, conv.imag
     )
     flat = blocks.flatten(-2)
-    return flat[..., _inverse_index(conv.index, lmax_out)]
-
-
-def _inverse_index(index: torch.Tensor, lmax: int) -> torch.Tensor:
-    """Position in the flattened [V, J] block layout of each SH coefficient."""
-    flat = index.flatten()
-    positions = torch.empty(sh_dim(lmax), dtype=torch.long, device=index.device)
-    valid = flat < sh_dim(lmax)
-    positions[flat[valid]] = torch.nonzero(valid).flatten()
-    return positions
+    return flat[..., constant("fourier_to_sh_positions", lmax_out, lmax_in, n_u, like=values)]
 
 
 def _grid_sizes(lmax_product: int, lmax_out: int, lmax_inputs: int):

@@ -23,17 +23,28 @@ def same_kind(a: torch.Tensor, b: torch.Tensor, names: str) -> None:
         raise ValueError(f"{names} are on different devices ({a.device} and {b.device})")
 
 
+# e3nn's real spherical harmonics, which define the basis, stop at this degree
+MAX_DEGREE = 12
+
+
 def lmax_out(value: int) -> None:
     if not isinstance(value, int) or value < 0:
         raise ValueError(f"lmax_out must be a non-negative integer, got {value!r}")
+    supported(value, "lmax_out")
+
+
+def supported(degree: int, name: str) -> None:
+    if degree > MAX_DEGREE:
+        raise ValueError(f"{name} is degree {degree}; degrees above {MAX_DEGREE} are not supported "
+                         "(e3nn's spherical harmonics stop there)")
 
 
 def product_inputs(x, y, lmax: int, method: str) -> None:
     floating(x, "x")
     floating(y, "y")
     same_kind(x, y, "x and y")
-    degree_from_dim(x.shape[-1], "x")
-    degree_from_dim(y.shape[-1], "y")
+    supported(degree_from_dim(x.shape[-1], "x"), "x")
+    supported(degree_from_dim(y.shape[-1], "y"), "y")
     lmax_out(lmax)
     check_method(method)
 
@@ -46,7 +57,7 @@ def many_body_inputs(x, weights, species, lmax: int, method: str) -> None:
     check_method(method)
     if x.dim() != 3:
         raise ValueError(f"x must be [nodes, channels, (L+1)^2], got shape {tuple(x.shape)}")
-    degree_from_dim(x.shape[-1], "x")
+    supported(degree_from_dim(x.shape[-1], "x"), "x")
     if weights.dim() != 4 or weights.shape[1] != x.shape[1] or weights.shape[2] != lmax + 1:
         raise ValueError(
             "weights must be [species, channels, lmax_out+1, correlation] = "

@@ -97,6 +97,17 @@ def fourier_to_sh(lmax_out: int, lmax_in: int, n_u: int) -> BlockSparse:
     return BlockSparse(index=index, real=out.real.contiguous(), imag=out.imag.contiguous())
 
 
+@functools.lru_cache(maxsize=None)
+def fourier_to_sh_positions(lmax_out: int, lmax_in: int, n_u: int) -> torch.Tensor:
+    """For each SH coefficient of degree <= lmax_out, its position in the flattened [V, J]
+    block layout that fourier_to_sh produces (inverse of its index)."""
+    flat = fourier_to_sh(lmax_out, lmax_in, n_u).index.flatten()
+    positions = torch.empty(sh_dim(lmax_out), dtype=torch.long)
+    valid = flat < sh_dim(lmax_out)
+    positions[flat[valid]] = torch.nonzero(valid).flatten()
+    return positions
+
+
 def _check_block_sparsity(C: torch.Tensor, blocks, n: int) -> None:
     """Y_lm must only carry azimuthal frequencies +-m; anything else means a convention mismatch."""
     mask = torch.zeros(n, C.shape[-1], dtype=torch.bool)

@@ -1,4 +1,8 @@
-"""Weighted squared-error loss on energies per atom, forces and stress."""
+"""Weighted squared-error loss on energies per atom, forces and stress.
+
+Frames without a label (masks from `collate`) do not count; per-frame weights (`energy_weight`,
+`forces_weight`) scale each frame's terms. Each term is a mean over the labelled entries, so a
+batch where every frame is labelled with weight 1 gives the plain mean squared error."""
 from __future__ import annotations
 
 from typing import Dict
@@ -6,12 +10,26 @@ from typing import Dict
 import torch
 
 
+def _masked_mean(squared: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
+    """sum(weight * squared) / number of labelled entries; weight is 0 where unlabelled."""
+    weight = weight.reshape(weight.shape + (1,) * (squared.dim() - weight.dim()))
+    weight = weight.expand_as(squared)
+    count = (weight != 0).sum().clamp(min=1)
+    return (weight * squared).sum() / count
+
+
 def weighted_loss(pred: Dict[str, torch.Tensor], batch, energy_weight: float, forces_weight: float,
                   stress_weight: float) -> torch.Tensor:
-    num_atoms = batch.num_atoms.to(pred["energy"].dtype)
-    loss = energy_weight * (((pred["energy"] - batch.energy) / num_atoms) ** 2).mean()
+    dtype = pred["energy"].dtype
+    loss = pred["energy"].new_zeros(())
+    if batch.energy is not None:
+        num_atoms = batch.num_atoms.to(dtype)
+        w = batch.energy_weight.to(dtype) * batch.energy_mask.to(dtype)
+        loss = loss + energy_weight * _masked_mean(((pred["energy"] - batch.energy) / num_atoms) ** 2, w)
     if batch.forces is not None and "forces" in pred:
-        loss = loss + forces_weight * ((pred["forces"] - batch.forces) ** 2).mean()
+        per_frame = batch.forces_weight.to(dtype) * batch.forces_mask.to(dtype)
+        loss = loss + forces_weight * _masked_mean((pred["forces"] - batch.forces) ** 2, per_frame[batch.batch])
     if batch.stress is not None and "stress" in pred:
-        loss = loss + stress_weight * ((pred["stress"] - batch.stress) ** 2).mean()
+        w = batch.stress_mask.to(dtype)
+        loss = loss + stress_weight * _masked_mean((pred["stress"] - batch.stress) ** 2, w)
     return loss

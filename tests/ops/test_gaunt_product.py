@@ -140,6 +140,8 @@ BAD_INPUTS = {
     "mixed dtypes": (lambda: (torch.ones(4), torch.ones(4, dtype=torch.float64), 1, "auto"), r"different dtypes"),
     "unknown method": (lambda: (torch.ones(4), torch.ones(4), 1, "magic"), r"unknown method 'magic'"),
     "scalar": (lambda: (torch.tensor(1.0), torch.ones(4), 1, "auto"), r"last dimension"),
+    "degree above 12": (lambda: (torch.ones(14 ** 2), torch.ones(4), 1, "auto"), r"x is degree 13; degrees above 12"),
+    "lmax_out above 12": (lambda: (torch.ones(4), torch.ones(4), 13, "auto"), r"lmax_out is degree 13"),
 }
 
 
