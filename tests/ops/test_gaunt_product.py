@@ -8,23 +8,12 @@ import itertools
 import pytest
 import torch
 
-from gaunt_md.ops import gaunt_product, triton_usable
+from gaunt_md.ops import gaunt_product
 from gaunt_md.so3 import sh_dim
 
+from op_methods import METHODS, method_device
+
 DTYPES = [torch.float64, torch.float32]
-
-
-def _methods():
-    cuda = torch.cuda.is_available() and triton_usable(torch.device("cuda"))
-    return ["dense", "fourier", "grid", "auto",
-            pytest.param("triton", marks=pytest.mark.skipif(not cuda, reason="needs CUDA and triton"))]
-
-
-METHODS = _methods()
-
-
-def _device(method: str) -> torch.device:
-    return torch.device("cuda" if method == "triton" else "cpu")
 
 
 def _inputs(l1, l2, *lead, seed=0, dtype=torch.float64, device="cpu"):
@@ -51,7 +40,7 @@ def test_matches_dense(method, dtype, relative_error):
     sweep = SWEEP if method != "auto" else SWEEP[::3]  # auto times every route on each new size
     failures = []
     for l1, l2, lmax_out in sweep:
-        x, y = _inputs(l1, l2, 4, dtype=dtype, device=_device(method))
+        x, y = _inputs(l1, l2, 4, dtype=dtype, device=method_device(method))
         out = gaunt_product(x, y, lmax_out, method=method)
         assert out.dtype == dtype and out.shape == (4, sh_dim(lmax_out))
         err = relative_error(out.cpu(), _reference(l1, l2, lmax_out))
@@ -64,7 +53,7 @@ def test_matches_dense(method, dtype, relative_error):
 @pytest.mark.parametrize("l1, l2, lmax_out", [(0, 2, 2), (2, 3, 5), (4, 4, 8), (3, 1, 6)])
 def test_pointwise_product(method, l1, l2, lmax_out, unit_vectors, sh, gen):
     """With lmax_out >= L1 + L2 nothing is truncated: the output's function is f * g."""
-    x, y = _inputs(l1, l2, 3, seed=l1 + 10 * l2, device=_device(method))
+    x, y = _inputs(l1, l2, 3, seed=l1 + 10 * l2, device=method_device(method))
     out = gaunt_product(x, y, lmax_out, method=method).cpu()
     r = unit_vectors(40, gen)
     f, g = sh(l1, r) @ x.cpu().T, sh(l2, r) @ y.cpu().T
@@ -74,7 +63,7 @@ def test_pointwise_product(method, l1, l2, lmax_out, unit_vectors, sh, gen):
 @pytest.mark.parametrize("method", METHODS)
 def test_truncation_and_symmetry(method):
     """Lower lmax_out is the leading slice of the full product; the product is commutative."""
-    x, y = _inputs(3, 4, 5, seed=3, device=_device(method))
+    x, y = _inputs(3, 4, 5, seed=3, device=method_device(method))
     full = gaunt_product(x, y, 7, method=method)
     for lmax_out in (0, 2, 5):
         torch.testing.assert_close(gaunt_product(x, y, lmax_out, method=method), full[:, : sh_dim(lmax_out)],
@@ -87,7 +76,7 @@ def test_truncation_and_symmetry(method):
 def test_equivariance(method, dtype, o3_element, wigner_D, assert_rel_close):
     """Rotating (or reflecting) both inputs rotates the output: D x * D y -> D (x * y)."""
     l1, l2, lmax_out = 3, 2, 4
-    device = _device(method)
+    device = method_device(method)
     x, y = _inputs(l1, l2, 6, seed=5, dtype=dtype, device=device)
     D1, D2, D3 = (wigner_D(l, o3_element, dtype).to(device) for l in (l1, l2, lmax_out))
     out_of_rotated = gaunt_product(x @ D1.T, y @ D2.T, lmax_out, method=method)
@@ -119,7 +108,7 @@ def test_broadcasting(method):
 
 @pytest.mark.parametrize("method", METHODS)
 def test_gradcheck(method):
-    x, y = _inputs(2, 1, 2, seed=2, device=_device(method))
+    x, y = _inputs(2, 1, 2, seed=2, device=method_device(method))
     x.requires_grad_()
     y.requires_grad_()
     fn = functools.partial(gaunt_product, lmax_out=2, method=method)

@@ -9,25 +9,14 @@ import itertools
 import pytest
 import torch
 
-from gaunt_md.ops import gaunt_product, many_body_product, power_projections, triton_usable
+from gaunt_md.ops import gaunt_product, many_body_product, power_projections
 from gaunt_md.so3 import degree_from_dim, degree_of_index, sh_dim
+
+from op_methods import METHODS, method_device
 
 DTYPES = [torch.float64, torch.float32]
 N_NODES, CHANNELS, N_SPECIES = 5, 3, 3
 SPECIES = torch.tensor([0, 2, 1, 2, 0])  # species 1 on one node only
-
-
-def _methods():
-    cuda = torch.cuda.is_available() and triton_usable(torch.device("cuda"))
-    return ["dense", "fourier", "grid", "auto",
-            pytest.param("triton", marks=pytest.mark.skipif(not cuda, reason="needs CUDA and triton"))]
-
-
-METHODS = _methods()
-
-
-def _device(method: str) -> torch.device:
-    return torch.device("cuda" if method == "triton" else "cpu")
 
 
 def _inputs(lmax, correlation, lmax_out, seed=0, n_nodes=N_NODES, channels=CHANNELS, n_species=N_SPECIES):
@@ -72,7 +61,7 @@ SWEEP = list(itertools.product(range(5), range(1, 5), range(5)))  # (L, K, Lout)
 @pytest.mark.parametrize("method", METHODS)
 def test_matches_naive_reference(method, dtype, relative_error):
     tol = {torch.float64: 1e-10, torch.float32: 1e-5}[dtype]
-    device = _device(method)
+    device = method_device(method)
     sweep = SWEEP if method != "auto" else SWEEP[::4]  # auto times every route on each new size
     failures = []
     for lmax, correlation, lmax_out in sweep:
@@ -103,7 +92,7 @@ def test_power_projections(method, lmax, correlation, lmax_out):
 
 @pytest.mark.parametrize("method", METHODS)
 def test_gradcheck(method):
-    device = _device(method)
+    device = method_device(method)
     x, weights = (t.to(device) for t in _inputs(2, 3, 1, seed=4, n_nodes=2, channels=2, n_species=3))
     species = torch.tensor([0, 2], device=device)  # species 1 unused
     x.requires_grad_()
@@ -130,7 +119,7 @@ def test_power_projections_gradcheck(method):
 @pytest.mark.parametrize("method", METHODS)
 def test_equivariance(method, dtype, o3_element, wigner_D, assert_rel_close):
     lmax, correlation, lmax_out = 2, 3, 3
-    device = _device(method)
+    device = method_device(method)
     x, weights = (t.to(dtype=dtype, device=device) for t in _inputs(lmax, correlation, lmax_out, seed=6))
     species = SPECIES.to(device)
     D_in, D_out = (wigner_D(l, o3_element, dtype).to(device) for l in (lmax, lmax_out))
