@@ -1,4 +1,4 @@
-"""gaunt-md command line: train | eval | export | md-stability."""
+"""gaunt-md command line: train | eval | export | card | md-stability."""
 from __future__ import annotations
 
 import argparse
@@ -34,6 +34,15 @@ def _export(args) -> int:
 
     meta = export_model(args.checkpoint, args.output, args.dtype)
     print(f"wrote {args.output}: {', '.join(meta['symbols'])}, r_max {meta['r_max']} A, {meta['dtype']}")
+    return 0
+
+
+def _card(args) -> int:
+    from .deploy.model_card import write_model_card
+
+    notes = Path(args.notes).read_text() if args.notes else ""
+    write_model_card(args.checkpoint, args.output, args.title, notes)
+    print(f"wrote {args.output}")
     return 0
 
 
@@ -75,6 +84,13 @@ def build_parser() -> argparse.ArgumentParser:
     ex.add_argument("-o", "--output", required=True, help="model file to write (e.g. model.pt)")
     ex.add_argument("--dtype", choices=["float32", "float64"], default="float64")
     ex.set_defaults(func=_export)
+
+    card = sub.add_parser("card", help="write a Markdown model card from a training checkpoint")
+    card.add_argument("checkpoint", help="training checkpoint (best.pt)")
+    card.add_argument("-o", "--output", required=True, help="card to write (e.g. model.md)")
+    card.add_argument("--title", default="Gaunt-MACE potential")
+    card.add_argument("--notes", default=None, help="Markdown file appended as the card's notes")
+    card.set_defaults(func=_card)
 
     from .md.cli import PROTOCOL, add_arguments
 

@@ -18,7 +18,10 @@ def best_metrics(state: dict) -> dict:
     history = json.loads(state.get("history", "[]"))
     if not history:
         return {}
-    best = min(history, key=lambda row: row["valid_loss"])
+    # the trainer records the best validation loss it kept; compare within that stage only
+    # (stage two weighs energies differently, so losses across stages are not comparable)
+    kept = [row for row in history if "best" in state and row["valid_loss"] == state["best"]]
+    best = kept[-1] if kept else min(history, key=lambda row: row["valid_loss"])
     return {k: v for k, v in best.items() if k.startswith(("e_", "f_")) or k == "epoch"}
 
 
