@@ -29,9 +29,10 @@ DTYPES = {"float32": torch.float32, "float64": torch.float64}
 # max |out - ref| / max |ref| between two routes to the same numbers (eager and TorchScript,
 # calculator and model, a structure and its rotated copy).  In float32 the derivatives carry
 # rounding noise of about 1e-5 (the eager float32 forces differ from the float64 ones by as
-# much), so two float32 routes may differ by a few times that.
+# much), so two float32 routes may differ by several times that: a 12-fold supercell sums
+# 12x more terms, and `auto` may pick another Gaunt route (a timing decision) for its size.
 TOLERANCE = {"float32": 1e-5, "float64": 1e-10}
-DERIVATIVE_TOLERANCE = {"float32": 5e-5, "float64": 1e-10}
+DERIVATIVE_TOLERANCE = {"float32": 1e-4, "float64": 1e-10}
 DERIVATIVES = ("forces", "stress", "energies_var", "forces_var")
 
 
