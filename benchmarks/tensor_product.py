@@ -24,20 +24,20 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
 import sys
-import time
 import warnings
 from pathlib import Path
 from typing import Callable, Dict, List, Optional
 
-import numpy as np
 import torch
 from e3nn import o3
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
 
+import common  # noqa: E402  (benchmarks/common.py: timing helpers shared by the benchmarks)
+from common import forward_backward, measure  # noqa: E402
 from gaunt_md.ops import gaunt_product, many_body_product, triton_usable  # noqa: E402
 from gaunt_md.so3 import sh_dim  # noqa: E402
 
@@ -45,40 +45,6 @@ RESULTS = ROOT / "benchmarks" / "results"
 FULL = dict(lmax=10, batch=256, channels=[1, 128], repeats=7, min_sample=0.02, max_call=2.0, mb_lmax=6)
 QUICK = dict(lmax=6, batch=32, channels=[1, 16], repeats=3, min_sample=0.005, max_call=0.5, mb_lmax=4)
 FIT_FROM = 3  # scaling exponents are fitted over L >= FIT_FROM
-
-
-# --- timing -------------------------------------------------------------------------------
-
-def _sync(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
-
-
-def measure(fn: Callable[[], object], device: torch.device, repeats: int, min_sample: float) -> dict:
-    """Per-call seconds: warm-up, then `repeats` samples of enough calls to last min_sample."""
-    for _ in range(2):
-        fn()
-    _sync(device)
-    start = time.perf_counter()
-    fn()
-    _sync(device)
-    once = time.perf_counter() - start
-    inner = int(min(1000, max(1, min_sample / max(once, 1e-9))))
-    samples = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        for _ in range(inner):
-            fn()
-        _sync(device)
-        samples.append((time.perf_counter() - start) / inner)
-    return {"min": min(samples), "median": statistics.median(samples), "once": once}
-
-
-def forward_backward(fn: Callable, inputs: List[torch.Tensor], grad: torch.Tensor) -> Callable[[], object]:
-    def run():
-        out = fn(*inputs)
-        return torch.autograd.grad(out, inputs, grad)
-    return run
 
 
 # --- e3nn baselines -----------------------------------------------------------------------
@@ -241,11 +207,7 @@ def many_body_series(args, device, dtype, channels: int, methods: List[str]) -> 
 # --- reporting ----------------------------------------------------------------------------
 
 def exponent(times: Dict[int, dict]) -> float:
-    ls = [l for l in sorted(times) if l >= FIT_FROM]
-    if len(ls) < 2:
-        return float("nan")
-    slope, _ = np.polyfit(np.log(ls), np.log([times[l]["median"] for l in ls]), 1)
-    return float(slope)
+    return common.exponent(times, FIT_FROM)
 
 
 def crossover(fast: Dict[int, dict], slow: Dict[int, dict]) -> str:

@@ -75,7 +75,8 @@ class _Timings:
         rank = next((os.environ[k] for k in _RANK_ENV if k in os.environ), "0")
         self.path = f"{prefix}.{rank}.json"
         self.meta = {"rank": int(rank), "pid": os.getpid(), "nprocs": nprocs,
-                     "torch_threads": torch.get_num_threads()}
+                     "torch_threads": torch.get_num_threads(),
+                     "cpu_affinity": sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None}
         self.calls: List[tuple] = []
         self.written = False
         atexit.register(self.write)

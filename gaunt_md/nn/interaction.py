@@ -19,6 +19,7 @@ from typing import List, Tuple
 
 import torch
 from torch import nn
+from torch.profiler import record_function
 
 from ..ops.conv import default_block_size, fused_coupling
 from ..so3 import gaunt_block, sh_dim
@@ -83,25 +84,40 @@ class GauntInteraction(nn.Module):
 
     def forward(self, node_features: torch.Tensor, edge_sh: torch.Tensor, radial_basis: torch.Tensor,
                 edge_index: torch.Tensor) -> torch.Tensor:
-        if not self.fused:
-            return self.forward_reference(node_features, edge_sh, radial_basis, edge_index)
-        x = self.linear_up(node_features).transpose(1, 2).contiguous()          # [N, D_in, C]
-        weights = self.radial.weights()
-        weights[-1] = torch.index_select(weights[-1], 0, self.radial_order)
-        summed = torch.ops.gaunt_md.conv(
-            x, radial_basis, edge_sh, weights, self.fused_coupling.to(x.dtype), edge_index[0], edge_index[1],
-            self.groups, self.block_size,
-        )                                                                        # [N, D_out, C]
-        return self.linear_out(summed.transpose(1, 2))
+        if self.fused:
+            return self.forward_fused(node_features, edge_sh, radial_basis, edge_index)
+        return self.forward_reference(node_features, edge_sh, radial_basis, edge_index)
+
+    def forward_fused(self, node_features: torch.Tensor, edge_sh: torch.Tensor, radial_basis: torch.Tensor,
+                      edge_index: torch.Tensor) -> torch.Tensor:
+        with record_function("gaunt_md.linear_readout"):
+            x = self.linear_up(node_features).transpose(1, 2).contiguous()      # [N, D_in, C]
+        with record_function("gaunt_md.interaction"):
+            weights = self.radial.weights()
+            weights[-1] = torch.index_select(weights[-1], 0, self.radial_order)
+            summed = torch.ops.gaunt_md.conv(
+                x, radial_basis, edge_sh, weights, self.fused_coupling, edge_index[0], edge_index[1],
+                self.groups, self.block_size,
+            )                                                                    # [N, D_out, C]
+        with record_function("gaunt_md.linear_readout"):
+            out = self.linear_out(summed.transpose(1, 2))
+        return out
 
     def forward_reference(self, node_features: torch.Tensor, edge_sh: torch.Tensor, radial_basis: torch.Tensor,
                 edge_index: torch.Tensor) -> torch.Tensor:
         receivers, senders = edge_index[0], edge_index[1]
         num_nodes = node_features.shape[0]
-        h = torch.index_select(self.linear_up(node_features), 0, senders)       # [E, C, D_in]
-        coupling_e = torch.einsum("ej,ijk->eik", edge_sh, self.coupling)         # [E, D_in, P]
-        messages = torch.bmm(h, coupling_e)                                      # [E, C, P]
-        weights = self.radial(radial_basis).view(-1, self.channels, self.num_paths)
-        messages = messages * (weights @ self.path_to_columns)
-        summed = messages.new_zeros(num_nodes, self.channels, messages.shape[-1]).index_add(0, receivers, messages)
-        return self.linear_out((summed @ self.columns_to_slots) * self.inv_avg_neighbors)
+        with record_function("gaunt_md.linear_readout"):
+            x = self.linear_up(node_features)
+        with record_function("gaunt_md.radial_mlp"):
+            weights = self.radial(radial_basis).view(-1, self.channels, self.num_paths)
+        with record_function("gaunt_md.interaction"):
+            h = torch.index_select(x, 0, senders)                                # [E, C, D_in]
+            coupling_e = torch.einsum("ej,ijk->eik", edge_sh, self.coupling)     # [E, D_in, P]
+            messages = torch.bmm(h, coupling_e)                                  # [E, C, P]
+            messages = messages * (weights @ self.path_to_columns)
+            summed = messages.new_zeros(num_nodes, self.channels, messages.shape[-1]).index_add(0, receivers, messages)
+            summed = (summed @ self.columns_to_slots) * self.inv_avg_neighbors
+        with record_function("gaunt_md.linear_readout"):
+            out = self.linear_out(summed)
+        return out

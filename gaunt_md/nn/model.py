@@ -7,6 +7,7 @@ from typing import Dict, List, Optional
 import torch
 from e3nn import o3
 from torch import nn
+from torch.profiler import record_function
 
 from .config import ModelConfig
 from .interaction import GauntInteraction
@@ -36,10 +37,13 @@ class GauntLayer(nn.Module):
     def forward(self, h: torch.Tensor, species: torch.Tensor, one_hot: torch.Tensor, edge_sh: torch.Tensor,
                 radial: torch.Tensor, edge_index: torch.Tensor) -> torch.Tensor:
         a = self.interaction(h, edge_sh, radial, edge_index)
-        out = self.linear(self.product(a, species))
-        if self.skip is not None:
-            d = (min(h.shape[-1], out.shape[-1]))
-            out = torch.cat([out[:, :, :d] + self.skip(h[:, :, :d], one_hot), out[:, :, d:]], dim=-1)
+        with record_function("gaunt_md.many_body_product"):
+            b = self.product(a, species)
+        with record_function("gaunt_md.linear_readout"):
+            out = self.linear(b)
+            if self.skip is not None:
+                d = (min(h.shape[-1], out.shape[-1]))
+                out = torch.cat([out[:, :, :d] + self.skip(h[:, :, :d], one_hot), out[:, :, d:]], dim=-1)
         return out
 
 
@@ -80,19 +84,23 @@ class GauntMACE(nn.Module):
 
     def node_energies(self, vectors: torch.Tensor, species: torch.Tensor, edge_index: torch.Tensor) -> torch.Tensor:
         """Energy of every node from the edge vectors (r_j - r_i + shift, edge i <- j)."""
-        lengths = torch.linalg.norm(vectors, dim=-1, keepdim=True)
-        edge_sh = self.spherical_harmonics(vectors)
-        envelope = self.cutoff(lengths)
-        radial = self.bessel(lengths) * envelope
-        # the per-atom shift grows smoothly with the neighbour density, so a bare atom is
-        # exactly its E0 and nothing jumps when a neighbour crosses r_max
-        density = torch.zeros_like(species, dtype=vectors.dtype).index_add(0, edge_index[0], envelope.squeeze(-1))
-        one_hot = torch.nn.functional.one_hot(species, self.num_species).to(vectors.dtype)
-        h = self.embedding(one_hot).unsqueeze(-1)
+        with record_function("gaunt_md.spherical_harmonics"):
+            edge_sh = self.spherical_harmonics(vectors)
+        with record_function("gaunt_md.radial_basis"):
+            lengths = torch.linalg.norm(vectors, dim=-1, keepdim=True)
+            envelope = self.cutoff(lengths)
+            radial = self.bessel(lengths) * envelope
+            # the per-atom shift grows smoothly with the neighbour density, so a bare atom is
+            # exactly its E0 and nothing jumps when a neighbour crosses r_max
+            density = torch.zeros_like(species, dtype=vectors.dtype).index_add(0, edge_index[0], envelope.squeeze(-1))
+        with record_function("gaunt_md.linear_readout"):
+            one_hot = torch.nn.functional.one_hot(species, self.num_species).to(vectors.dtype)
+            h = self.embedding(one_hot).unsqueeze(-1)
         interaction_energy = torch.zeros_like(density)
         for layer, readout in zip(self.layers, self.readouts):
             h = layer(h, species, one_hot, edge_sh, radial, edge_index)
-            interaction_energy = interaction_energy + readout(h)
+            with record_function("gaunt_md.linear_readout"):
+                interaction_energy = interaction_energy + readout(h)
         return self.e0[species] + self.shift * density * self.inv_avg_neighbors + self.scale * interaction_energy
 
     @torch.jit.export

@@ -1,0 +1,161 @@
+"""One mace-torch measurement in a fresh process; runs in the mace venv (benchmarks/mace_env.py).
+
+    benchmarks/.mace-venv/bin/python benchmarks/mace_worker.py request.json
+
+The request (JSON) names a task:
+  "model"                  build mace.modules.ScaleShiftMACE with the given hyper-parameters,
+                           read `structure` (extxyz), build the graph the way MACECalculator
+                           does (timed separately: graph_s), then time energy+forces per call
+                           (model forward with compute_force=True) and its peak memory.
+  "symmetric_contraction"  mace's SymmetricContraction on C x (0e+1o+...+L) -> degrees <= lmax_out,
+                           correlation K, S elements, `batch` nodes; each of `phases` (forward,
+                           forward+backward) timed in turn on the one module (its coupling basis
+                           takes minutes to build from L = 4 on).
+Prints one line: benchmarks.common.RESULT_TAG + JSON.  Never imports gaunt_md.
+"""
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+os.environ.setdefault("TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD", "1")  # e3nn 0.4.4 under torch >= 2.6
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+
+import common  # noqa: E402  (benchmarks/common.py: no gaunt_md inside)
+
+
+def natural_irreps(mul: int, lmax: int) -> str:
+    return "+".join(f"{mul}x{l}{'e' if l % 2 == 0 else 'o'}" for l in range(lmax + 1))
+
+
+def build_mace(hyper: dict):
+    from e3nn import o3
+    from mace import modules
+
+    z = list(hyper["atomic_numbers"])
+    e0s = hyper.get("e0s") or {}
+    kwargs = dict(
+        r_max=float(hyper["r_max"]),
+        num_bessel=int(hyper["num_bessel"]),
+        num_polynomial_cutoff=int(hyper["cutoff_p"]),
+        max_ell=int(hyper["max_ell"]),
+        interaction_cls=modules.interaction_classes["RealAgnosticResidualInteractionBlock"],
+        interaction_cls_first=modules.interaction_classes["RealAgnosticResidualInteractionBlock"],
+        num_interactions=int(hyper["num_interactions"]),
+        num_elements=len(z),
+        hidden_irreps=o3.Irreps(natural_irreps(hyper["channels"], hyper["hidden_lmax"])),
+        MLP_irreps=o3.Irreps(f"{hyper['readout_hidden']}x0e"),
+        atomic_energies=np.array([float(e0s.get(str(a), e0s.get(a, 0.0))) for a in z]),
+        avg_num_neighbors=float(hyper["avg_num_neighbors"]),
+        atomic_numbers=z,
+        correlation=int(hyper["correlation"]),
+        gate=torch.nn.functional.silu,
+        radial_MLP=list(hyper["radial_hidden"]),
+        use_reduced_cg=bool(hyper.get("reduced_cg", False)),
+    )
+    if hyper.get("scale_shift", True):
+        return modules.ScaleShiftMACE(atomic_inter_scale=float(hyper.get("scale", 1.0)),
+                                      atomic_inter_shift=float(hyper.get("shift", 0.0)), **kwargs)
+    return modules.MACE(**kwargs)
+
+
+def model_task(req: dict) -> dict:
+    from ase.io import read
+    from mace import data as mace_data
+    from mace.tools import torch_geometric, utils
+
+    dtype = getattr(torch, req["dtype"])
+    torch.set_default_dtype(dtype)
+    torch.manual_seed(req.get("seed", 0))
+    hyper = req["hyper"]
+    model = build_mace(hyper).to(dtype)
+    model.eval()
+    params = sum(p.numel() for p in model.parameters())
+    for p in model.parameters():  # inference, as MACECalculator does
+        p.requires_grad_(False)
+
+    atoms = read(req["structure"])
+    z_table = utils.AtomicNumberTable(list(hyper["atomic_numbers"]))
+    start = time.perf_counter()
+    config = mace_data.config_from_atoms(atoms)
+    graph = mace_data.AtomicData.from_config(config, z_table=z_table, cutoff=float(hyper["r_max"]))
+    loader = torch_geometric.dataloader.DataLoader(dataset=[graph], batch_size=1, shuffle=False, drop_last=False)
+    batch = next(iter(loader)).to_dict()
+    graph_s = time.perf_counter() - start
+
+    def call():
+        out = model(dict(batch), compute_force=True, training=False)
+        return out["energy"], out["forces"]
+
+    device = torch.device("cpu")
+    energy, forces = call()
+    timing = common.timed_with_memory(call, device, req["repeats"], req["min_sample"], req.get("warmup", 2),
+                                      req.get("budget"))
+    return {
+        "model": type(model).__name__, "params": params, "atoms": len(atoms),
+        "edges": int(batch["edge_index"].shape[1]), "graph_s": graph_s, "timing": timing,
+        "energy": float(energy.detach().sum()), "force_norm": float(forces.detach().norm()),
+        "threads": torch.get_num_threads(), "torch": torch.__version__, "mace": _mace_version(),
+    }
+
+
+def symmetric_contraction_task(req: dict) -> dict:
+    from e3nn import o3
+    from mace.modules.symmetric_contraction import SymmetricContraction
+
+    dtype = getattr(torch, req["dtype"])
+    torch.set_default_dtype(dtype)
+    torch.manual_seed(req.get("seed", 0))
+    L, C, S, K, N = req["lmax"], req["channels"], req["num_elements"], req["correlation"], req["batch"]
+    lmax_out = req.get("lmax_out", L)
+    start = time.perf_counter()
+    sc = SymmetricContraction(o3.Irreps(natural_irreps(C, L)), o3.Irreps(natural_irreps(C, lmax_out)),
+                              correlation=K, num_elements=S,
+                              use_reduced_cg=bool(req.get("reduced_cg", False))).to(dtype)
+    build_s = time.perf_counter() - start
+    gen = torch.Generator().manual_seed(100 + L)
+    x = torch.randn(N, C, (L + 1) ** 2, generator=gen, dtype=torch.float64).to(dtype).requires_grad_()
+    species = torch.randint(S, (N,), generator=gen)
+    y = torch.nn.functional.one_hot(species, S).to(dtype)
+    weights = [p for p in sc.parameters()]
+    grad = torch.randn(N, C * (lmax_out + 1) ** 2, generator=gen, dtype=torch.float64).to(dtype)
+    inputs = [x] + weights
+
+    def forward():
+        with torch.no_grad():
+            return sc(x, y)
+
+    def forward_backward():
+        return torch.autograd.grad(sc(x, y), inputs, grad)
+
+    calls = {"forward": forward, "forward+backward": forward_backward}
+    timings = {phase: common.timed_with_memory(calls[phase], torch.device("cpu"), req["repeats"], req["min_sample"],
+                                               req.get("warmup", 2), req.get("budget"))
+               for phase in req["phases"]}
+    return {"params": sum(p.numel() for p in weights), "build_s": build_s, "timings": timings,
+            "threads": torch.get_num_threads(), "mace": _mace_version()}
+
+
+def _mace_version() -> str:
+    import mace
+    return getattr(mace, "__version__", "?")
+
+
+def main(argv=None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    req = json.loads(Path(argv[0]).read_text())
+    if req.get("threads"):
+        torch.set_num_threads(int(req["threads"]))
+    task = {"model": model_task, "symmetric_contraction": symmetric_contraction_task}[req["task"]]
+    common.emit(task(req))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

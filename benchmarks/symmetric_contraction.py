@@ -1,0 +1,270 @@
+"""The many-body product basis: Gaunt many_body_product against mace-torch's SymmetricContraction.
+
+Both map node features x [N, C, (L+1)^2] (C channels of degrees 0..L, natural parity) and the
+species of each node (S elements) to C channels of degrees 0..Lout (default Lout = L) at
+correlation K = 3:
+  Gaunt  torch.ops.gaunt_md.many_body (gaunt_md.ops.many_body_product): sum_nu w[s, c, l, nu] (f^nu)_lm,
+         routes dense / fourier / grid (and auto, the one the model uses);
+  MACE   mace.modules.symmetric_contraction.SymmetricContraction(C x (0e+1o+...), C x (0e+1o+...),
+         correlation=K, num_elements=S) -- the generalised Clebsch-Gordan contraction, with many more
+         weights (one per element, channel and coupling path), run in the mace-torch venv.
+Forward (no autograd) and forward+backward (gradients of x and of the weights), timed one after
+the other in one fresh process per (route, L); memory = peak resident set of the timed calls
+above the resident set before them.  A series stops after the first L where one call took
+longer than --max-call s or failed.  A log-log least-squares fit over L >= 3 gives the scaling
+exponent in L.  One extra point is the shape the models use (L = 3 -> Lout = 1).
+
+mace-torch builds its coupling basis (U matrices) with e3nn's Wigner 3j symbols up to L = 3; for
+L = 4 they would need degree 12 > 11, and mace-torch falls back to cuequivariance's reduced
+symmetric basis (installed in the mace venv), which took ~150 s to build at L = 4 and more than
+17 GB at L = 5 here, hence --mace-lmax 4.
+
+    python benchmarks/symmetric_contraction.py --quick
+    python benchmarks/symmetric_contraction.py --lmax 6 --batch 512 --dtype float64
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import sys
+import time
+import warnings
+from pathlib import Path
+from typing import Dict, List, Optional
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(ROOT))
+
+import common  # noqa: E402
+
+FULL = dict(lmax=6, batch=512, repeats=5, min_sample=0.5, max_call=30.0, budget=20.0)
+QUICK = dict(lmax=3, batch=64, repeats=3, min_sample=0.1, max_call=5.0, budget=3.0)
+PHASES = ("forward", "forward+backward")
+FIT_FROM = 3
+
+
+def gaunt_worker(req: dict) -> dict:
+    import torch
+    from gaunt_md.ops import autotune_choices, many_body_product
+
+    dtype = getattr(torch, req["dtype"])
+    L, C, S, K, N = req["lmax"], req["channels"], req["num_elements"], req["correlation"], req["batch"]
+    lmax_out = req.get("lmax_out", L)
+    gen = torch.Generator().manual_seed(100 + L)
+    x = torch.randn(N, C, (L + 1) ** 2, generator=gen, dtype=torch.float64).to(dtype).requires_grad_()
+    species = torch.randint(S, (N,), generator=gen)
+    weights = torch.randn(S, C, lmax_out + 1, K, generator=gen, dtype=torch.float64).to(dtype).requires_grad_()
+    grad = torch.randn(N, C, (lmax_out + 1) ** 2, generator=gen, dtype=torch.float64).to(dtype)
+    method = req["method"]
+
+    def forward():
+        with torch.no_grad():
+            return many_body_product(x, weights, species, lmax_out, method=method)
+
+    def forward_backward():
+        return torch.autograd.grad(many_body_product(x, weights, species, lmax_out, method=method),
+                                   [x, weights], grad)
+
+    calls = {"forward": forward, "forward+backward": forward_backward}
+    timings = {phase: common.timed_with_memory(calls[phase], torch.device("cpu"), req["repeats"], req["min_sample"],
+                                               req.get("warmup", 2), req.get("budget"))
+               for phase in req["phases"]}
+    return {"params": weights.numel(), "timings": timings, "threads": torch.get_num_threads(),
+            "autotune": {str(k): v for k, v in autotune_choices().items()}}
+
+
+def worker_main(path: str) -> int:
+    import torch
+    warnings.filterwarnings("ignore", category=UserWarning)
+    req = json.loads(Path(path).read_text())
+    if req.get("threads"):
+        torch.set_num_threads(int(req["threads"]))
+    common.emit(gaunt_worker(req))
+    return 0
+
+
+class Series:
+    def __init__(self, name: str):
+        self.name = name
+        self.times: Dict[str, Dict[int, dict]] = {p: {} for p in PHASES}
+        self.params: Dict[int, int] = {}
+        self.stopped: Dict[str, str] = {}
+
+
+def run_point(series: Series, lmax: int, req: dict, mace_python, args) -> Optional[dict]:
+    """Both phases of one (series, L) in one fresh process; None once every phase has stopped."""
+    phases = [p for p in PHASES if p not in series.stopped]
+    if not phases:
+        return None
+    if series.name == "mace":
+        if lmax > args.mace_lmax:
+            for p in phases:
+                series.stopped[p] = f"not run above L={args.mace_lmax} (--mace-lmax)"
+            return None
+        import mace_env
+        cmd, env = [str(mace_python), str(HERE / "mace_worker.py")], mace_env.worker_env()
+        req = dict(req, task="symmetric_contraction")
+    else:
+        cmd, env = [sys.executable, str(Path(__file__).resolve()), "--worker"], dict(os.environ)
+        req = dict(req, method=series.name)
+    res = common.run_worker(cmd, dict(req, phases=phases), env=env, timeout=args.timeout, max_rss_gb=args.mem_limit)
+    if "error" in res:
+        for p in phases:
+            series.stopped[p] = f"stopped at L={lmax}: {res['error'][:160]}"
+        return None
+    for p, t in res["timings"].items():
+        if t["median"] > args.max_call:
+            series.stopped[p] = f"capped after L={lmax} (one call > {args.max_call:g} s)"
+    return res
+
+
+def table(series: List[Series], phase: str, points: List[int]) -> str:
+    gaunt = [s for s in series if s.name != "mace"]
+    mace = next((s for s in series if s.name == "mace"), None)
+    head = ["L"] + [f"{s.name} ms" for s in series] + ["mace / best Gaunt"]
+    lines = [" | ".join(head), " | ".join("---" for _ in head)]
+    for l in points:
+        cells = [str(l)]
+        for s in series:
+            t = s.times[phase].get(l)
+            cells.append(f"{common.fmt_ms(t['median'])} [{common.fmt_ms(t['min'])}]" if t else "-")
+        best = min((s.times[phase][l]["median"] for s in gaunt if l in s.times[phase]), default=None)
+        m = mace.times[phase].get(l) if mace else None
+        cells.append(f"{m['median'] / best:.2g}x" if best and m else "-")
+        lines.append(" | ".join(cells))
+    exps = ", ".join(f"{s.name} {common.exponent(s.times[phase], FIT_FROM):.2f}" for s in series)
+    lines.append(f"\nscaling exponent in L (log-log fit of the median over L >= {FIT_FROM}): {exps}")
+    return "\n".join(lines)
+
+
+def plot(series: List[Series], path: Path, subtitle: str) -> None:
+    import matplotlib
+    import matplotlib.ticker
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
+    for ax, phase in zip(axes, PHASES):
+        for s in series:
+            ls = sorted(s.times[phase])
+            if ls:
+                slope = common.exponent(s.times[phase], FIT_FROM)
+                label = s.name + ("" if math.isnan(slope) else f" (~L^{slope:.1f})")
+                ax.loglog(ls, [s.times[phase][l]["median"] * 1e3 for l in ls], "--" if s.name == "mace" else "-",
+                          marker="o", label=label)
+        measured = sorted({l for s in series for l in s.times[phase]})
+        if measured:
+            ax.set_xticks(measured)
+            ax.xaxis.set_major_formatter(matplotlib.ticker.ScalarFormatter())
+            ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
+        ax.set_title(phase, fontsize=10)
+        ax.set_xlabel("L (input and output degree)")
+        ax.set_ylabel("ms per call (median)")
+        ax.grid(True, which="both", alpha=0.3)
+        ax.legend(fontsize=8)
+    fig.suptitle(subtitle, fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def main(argv=None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["--worker"]:
+        return worker_main(argv[1])
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
+    parser.add_argument("--quick", action="store_true", help="L <= 3, 64 nodes")
+    parser.add_argument("--lmax", type=int, help="largest L (default 6, quick 3)")
+    parser.add_argument("--batch", type=int, help="nodes per call (default 512, quick 64)")
+    parser.add_argument("--channels", type=int, default=64)
+    parser.add_argument("--elements", type=int, default=4)
+    parser.add_argument("--correlation", type=int, default=3)
+    parser.add_argument("--dtype", choices=["float64", "float32"], default="float64")
+    parser.add_argument("--methods", nargs="+", default=["dense", "fourier", "grid"],
+                        help="Gaunt routes to time (the L=3 -> 1 model point always uses auto)")
+    parser.add_argument("--repeats", type=int)
+    parser.add_argument("--min-sample", type=float)
+    parser.add_argument("--budget", type=float, help="s of timed samples per point (fewer, >= 3, for slow calls)")
+    parser.add_argument("--max-call", type=float, help="stop a series after a call this slow (s)")
+    parser.add_argument("--timeout", type=float, default=600.0, help="s per worker process")
+    parser.add_argument("--mace-lmax", type=int, default=4,
+                        help="largest L for MACE (default 4: at L = 5 building its coupling basis took more "
+                             "than 17 GB and 8 minutes here)")
+    parser.add_argument("--mem-limit", type=float, default=14.0, help="GB: a worker above it is stopped")
+    parser.add_argument("--threads", type=int)
+    parser.add_argument("--no-model-point", action="store_true", help="skip the L=3 -> Lout=1 point")
+    parser.add_argument("--tag", default="")
+    args = parser.parse_args(argv)
+    for key, value in (QUICK if args.quick else FULL).items():
+        if getattr(args, key, None) is None:
+            setattr(args, key, value)
+
+    import mace_env
+    mace_python = mace_env.ensure()
+    import torch
+    subtitle = (f"CPU ({os.cpu_count()} cores), {args.dtype}, {args.batch} nodes, {args.channels} channels, "
+                f"{args.elements} elements, correlation {args.correlation}, torch {torch.__version__}")
+    print(f"Many-body product vs SymmetricContraction -- {subtitle}", flush=True)
+    series = [Series(m) for m in args.methods] + [Series("mace")]
+    base = {"dtype": args.dtype, "channels": args.channels, "num_elements": args.elements,
+            "correlation": args.correlation, "batch": args.batch, "repeats": args.repeats,
+            "min_sample": args.min_sample, "budget": args.budget, "threads": args.threads}
+    t0 = time.time()
+    for lmax in range(1, args.lmax + 1):
+        for s in series:
+            res = run_point(s, lmax, dict(base, lmax=lmax, lmax_out=lmax), mace_python, args)
+            if not res:
+                continue
+            s.params[lmax] = res["params"]
+            extra = f", basis built in {res['build_s']:.0f} s" if "build_s" in res else ""
+            for phase, t in res["timings"].items():
+                s.times[phase][lmax] = t
+                print(f"  L={lmax} {phase:16s} {s.name:7s} {common.fmt_ms(t['median']):>8} ms"
+                      f" (+{t['peak_extra_mb']:.0f} MB{extra})  [{time.time() - t0:.0f} s]", flush=True)
+    model_point = {}
+    if not args.no_model_point:
+        for name in ("auto", "mace"):
+            res = run_point(Series(name), 3, dict(base, lmax=3, lmax_out=1), mace_python, args)
+            if res:
+                model_point[name] = {p: t | {"params": res["params"]} for p, t in res["timings"].items()}
+
+    out = []
+    for phase in PHASES:
+        text = table(series, phase, list(range(1, args.lmax + 1)))
+        out.append(f"### {phase}: ms per call, median [min]\n\n{text}")
+    for s in series:
+        for phase, why in s.stopped.items():
+            out.append(f"note: {s.name} {phase} {why}")
+    out.append("weights per product: " + ", ".join(
+        f"{'Gaunt' if s.name != 'mace' else 'MACE'} " + "/".join(str(s.params[l]) for l in sorted(s.params))
+        for s in series[-2:]
+    ) + " (L = 1, 2, ...)")
+    if model_point:
+        lines = ["\nthe model's shape, L = 3 -> Lout = 1: median ms " + ", ".join(
+            f"{name}: " + " / ".join(f"{common.fmt_ms(v[p]['median'])}" for p in PHASES if p in v)
+            for name, v in model_point.items()) + " (forward / forward+backward)"]
+        if "mace" in model_point and "auto" in model_point:
+            lines.append("  mace/auto: " + " / ".join(
+                f"{model_point['mace'][p]['median'] / model_point['auto'][p]['median']:.2g}x"
+                for p in PHASES if p in model_point["mace"] and p in model_point["auto"]))
+        out.append("\n".join(lines))
+    report = "\n\n".join(out)
+    print("\n" + report)
+    common.RESULTS.mkdir(parents=True, exist_ok=True)
+    stem = f"symmetric_contraction_{args.dtype}" + ("_quick" if args.quick else "") + (f"_{args.tag}" if args.tag else "")
+    (common.RESULTS / f"{stem}.json").write_text(json.dumps({
+        "config": vars(args) | {"subtitle": subtitle},
+        "series": {s.name: {"times": s.times, "params": s.params, "stopped": s.stopped} for s in series},
+        "model_point": model_point, "report": report}, indent=1, default=str))
+    plot(series, common.RESULTS / f"{stem}.png", subtitle)
+    print(f"\nwrote {common.RESULTS / (stem + '.json')} and {stem}.png  [{time.time() - t0:.0f} s]")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
