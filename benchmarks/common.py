@@ -156,6 +156,18 @@ def timed_with_memory(fn: Callable[[], object], device: torch.device, repeats: i
     return out
 
 
+def git_state() -> str:
+    """'<short HEAD>' plus ' + uncommitted changes in gaunt_md/' when the model code differs from it."""
+    try:
+        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True,
+                              text=True, timeout=10).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--", "gaunt_md"], cwd=ROOT, capture_output=True,
+                               text=True, timeout=10).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+    return (head or "unknown") + (" + uncommitted changes in gaunt_md/" if dirty else "")
+
+
 # --- structures ---------------------------------------------------------------------------
 
 def molecule():

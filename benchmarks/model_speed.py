@@ -222,7 +222,7 @@ def save(args, rows: List[dict], params: Dict[str, int], subtitle: str, table: s
     common.RESULTS.mkdir(parents=True, exist_ok=True)
     stem = "model_speed" + ("_quick" if args.quick else "") + (f"_{args.tag}" if args.tag else "")
     (common.RESULTS / f"{stem}.json").write_text(json.dumps(
-        {"config": vars(args) | {"hyper": HYPER, "subtitle": subtitle}, "parameters": params, "rows": rows,
+        {"config": vars(args) | {"hyper": HYPER, "subtitle": subtitle, "git": common.git_state()}, "parameters": params, "rows": rows,
          "table": table}, indent=1, default=str))
     return stem
 
