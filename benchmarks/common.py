@@ -318,6 +318,19 @@ def run_worker(cmd: Sequence[str], request: dict, env: Optional[dict] = None, ti
     return {"error": f"{why}: {' | '.join(tail)[-400:]}"}
 
 
+def serve_request(path: str, worker: Callable[[dict], dict]) -> int:
+    """The `--worker REQUEST.json` side of run_worker: read the request, set the thread count
+    it asks for, run `worker` on it and emit the result."""
+    import warnings
+
+    warnings.filterwarnings("ignore", category=UserWarning)
+    request = json.loads(Path(path).read_text())
+    if request.get("threads"):
+        torch.set_num_threads(int(request["threads"]))
+    emit(worker(request))
+    return 0
+
+
 def emit(result: dict) -> None:
     """Print a worker's result as the tagged JSON line run_worker looks for."""
     print(RESULT_TAG + json.dumps(result, default=_jsonable), flush=True)

@@ -15,7 +15,6 @@ Prints one line: benchmarks.common.RESULT_TAG + JSON.  Never imports gaunt_md.
 """
 from __future__ import annotations
 
-import json
 import os
 import sys
 import time
@@ -149,12 +148,8 @@ def _mace_version() -> str:
 
 def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    req = json.loads(Path(argv[0]).read_text())
-    if req.get("threads"):
-        torch.set_num_threads(int(req["threads"]))
-    task = {"model": model_task, "symmetric_contraction": symmetric_contraction_task}[req["task"]]
-    common.emit(task(req))
-    return 0
+    tasks = {"model": model_task, "symmetric_contraction": symmetric_contraction_task}
+    return common.serve_request(argv[0], lambda req: tasks[req["task"]](req))
 
 
 if __name__ == "__main__":

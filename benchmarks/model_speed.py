@@ -34,7 +34,6 @@ import math
 import os
 import sys
 import time
-import warnings
 from pathlib import Path
 from typing import Dict, List, Optional
 
@@ -107,16 +106,6 @@ def gaunt_worker(req: dict) -> dict:
         "energy": float(energy.sum()), "force_norm": float(forces.norm()), "threads": torch.get_num_threads(),
         "torch": torch.__version__, "autotune": {str(k): v for k, v in autotune_choices().items()},
     }
-
-
-def worker_main(path: str) -> int:
-    import torch
-    warnings.filterwarnings("ignore", category=UserWarning)
-    req = json.loads(Path(path).read_text())
-    if req.get("threads"):
-        torch.set_num_threads(int(req["threads"]))
-    common.emit(gaunt_worker(req))
-    return 0
 
 
 # --- the driver ---------------------------------------------------------------------------
@@ -230,7 +219,7 @@ def save(args, rows: List[dict], params: Dict[str, int], subtitle: str, table: s
 def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["--worker"]:
-        return worker_main(argv[1])
+        return common.serve_request(argv[1], gaunt_worker)
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
     parser.add_argument("--quick", action="store_true", help="3BPA and a 1k box, fewer repeats")
