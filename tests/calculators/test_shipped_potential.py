@@ -1,13 +1,17 @@
 """The potential shipped in potentials/: it loads, knows 3BPA's elements and holds the
-shipped start geometry at a minimum.  (No NVE test here: from seed-0 300 K velocities the
-molecule falls into a hole of this potential within 30 fs; see potentials/gaunt_mace_3bpa.md.)"""
+shipped start geometry at a minimum, and conserves energy in NVE near that minimum.  (Not at
+300 K: from seed-0 velocities the molecule falls into a hole of this potential within 30 fs;
+see potentials/gaunt_mace_3bpa.md.)"""
 from __future__ import annotations
 
 from pathlib import Path
 
 import numpy as np
 import pytest
+from ase import units
 from ase.io import read
+from ase.md.velocitydistribution import MaxwellBoltzmannDistribution, Stationary, ZeroRotation
+from ase.md.verlet import VelocityVerlet
 
 from gaunt_md import GauntCalculator
 
@@ -31,3 +35,24 @@ def test_start_geometry_is_relaxed(calc):
     atoms = read(START)
     atoms.calc = calc
     assert np.linalg.norm(atoms.get_forces(), axis=1).max() < 0.02   # relaxed to fmax 0.01 eV/A
+
+
+def test_nve_near_the_minimum_conserves_energy(calc):
+    """100 K velocities: the molecule stays in the basin this potential was trained on."""
+    atoms = read(START)
+    MaxwellBoltzmannDistribution(atoms, temperature_K=100, rng=np.random.default_rng(0))
+    Stationary(atoms)
+    ZeroRotation(atoms)
+    atoms.calc = calc
+    dynamics = VelocityVerlet(atoms, timestep=0.5 * units.fs)
+    kinetic, total = [], []
+
+    def record():
+        kinetic.append(atoms.get_kinetic_energy())
+        total.append(atoms.get_potential_energy() + kinetic[-1])
+
+    dynamics.attach(record, interval=1)
+    dynamics.run(100)
+    kinetic, total = np.array(kinetic), np.array(total)
+    assert np.ptp(kinetic) > 0.1 * kinetic.mean(), "kinetic and potential energy should exchange"
+    assert np.ptp(total) < 1e-2 * kinetic.mean()
