@@ -16,8 +16,10 @@ def _train(args) -> int:
         cfg.output_dir = args.output_dir
     if args.max_epochs is not None:
         cfg.optim.max_epochs = args.max_epochs
+    if args.device:
+        cfg.device = args.device
     trainer = Trainer(cfg, resume=args.resume)
-    final = trainer.run()
+    final = trainer.run(time_limit_s=None if args.time_limit is None else 60.0 * args.time_limit)
     print(json.dumps(final, indent=2))
     return 0
 
@@ -67,6 +69,9 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--resume", action="store_true", help="continue from OUTPUT_DIR/last.pt")
     train.add_argument("--output-dir", default=None, help="override output_dir of the config")
     train.add_argument("--max-epochs", type=int, default=None, help="override optim.max_epochs")
+    train.add_argument("--device", default=None, help="override device (cpu, cuda, cuda:1, ...)")
+    train.add_argument("--time-limit", type=float, default=None, metavar="MIN",
+                       help="stop after the epoch that passes MIN minutes (checkpointed; continue with --resume)")
     train.set_defaults(func=_train)
 
     ev = sub.add_parser("eval", help="errors of a model on labelled structures")

@@ -162,8 +162,12 @@ class Trainer:
             bar.set_postfix(loss=f"{float(loss.detach()):.4g}")
         return total / max(count, 1)
 
-    def run(self) -> dict:
+    def run(self, time_limit_s: Optional[float] = None) -> dict:
+        """Train to max_epochs or early stopping; with time_limit_s, stop after the first epoch
+        that ends later than that many seconds after this call (checkpointed: continue with
+        --resume)."""
         o = self.cfg.optim
+        session_start = time.time()
         while self.epoch < o.max_epochs and self.stale < o.early_stopping_patience:
             train_loss = self.train_epoch()
             eval_model = self.ema.module if self.ema is not None else self.model
@@ -194,6 +198,10 @@ class Trainer:
             if improved:
                 save_checkpoint(self.out / "best.pt", state)
             self._write_log()
+            if time_limit_s is not None and time.time() - session_start > time_limit_s:
+                self.log(f"time limit of {time_limit_s / 60:.1f} min reached after epoch {self.epoch}: "
+                         f"stopped; continue with --resume")
+                break
         if self.stale >= o.early_stopping_patience:
             self.log(f"early stopping: no improvement for {self.stale} epochs")
         return self.history[-1] if self.history else {}

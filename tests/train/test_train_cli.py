@@ -119,6 +119,18 @@ def test_resume_continues_exactly(no_plots, write_config, gaunt_md, log_rows, tm
     assert len({row["lr"] for row in rows_a}) > 1, "the test should exercise LR changes"
 
 
+def test_time_limit_stops_after_an_epoch_and_resumes(no_plots, write_config, gaunt_md, log_rows, tmp_path, capsys):
+    """--time-limit 0: one epoch runs (the limit is checked between epochs), the run stops with a
+    checkpoint and says how to go on; --resume then finishes the remaining epochs."""
+    config = write_config(tmp_path, optim={"max_epochs": 3})
+    assert gaunt_md("train", config, "--time-limit", 0) == 0
+    assert "time limit" in capsys.readouterr().out
+    assert [row["epoch"] for row in log_rows(tmp_path / "run")] == [1]
+    assert read_checkpoint(tmp_path / "run" / "last.pt")["epoch"] == 1
+    assert gaunt_md("train", config, "--resume") == 0
+    assert [row["epoch"] for row in log_rows(tmp_path / "run")] == [1, 2, 3]
+
+
 def test_resume_keeps_the_early_stopping_count(no_plots, write_config, gaunt_md, log_rows, tmp_path):
     """lr 0, patience 3: epochs 2, 3, 4 do not improve, so the run stops after epoch 4 whether
     or not it was interrupted after epoch 2 (one stale epoch already counted)."""
