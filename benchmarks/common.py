@@ -318,6 +318,38 @@ def run_worker(cmd: Sequence[str], request: dict, env: Optional[dict] = None, ti
     return {"error": f"{why}: {' | '.join(tail)[-400:]}"}
 
 
+def mace_python_env(python: Optional[str] = None, pythonpath: Optional[str] = None) -> tuple:
+    """(interpreter, environment) for a MACE worker (benchmarks/mace_worker.py).  By default the
+    mace venv of benchmarks/mace_env.py, created on first use.  With `python` (e.g. a CUDA
+    machine without internet, where mace-torch and e3nn 0.4.4 were pip-installed with --target
+    into a folder): that interpreter with this process's environment, `pythonpath` (the
+    --target folder) put first on PYTHONPATH of the MACE worker only -- the Gaunt workers need
+    the project's newer e3nn -- and the flag e3nn 0.4.4 needs under torch >= 2.6."""
+    import mace_env
+    if not python:
+        return str(mace_env.ensure()), mace_env.worker_env()
+    env = dict(os.environ)
+    env["TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD"] = "1"
+    if pythonpath:
+        env["PYTHONPATH"] = os.pathsep.join([pythonpath] + ([env["PYTHONPATH"]] if env.get("PYTHONPATH") else []))
+    return str(python), env
+
+
+def device_label(device: str) -> str:
+    """'CPU, n cores' or the GPU's name (torch.cuda.get_device_name) with the CUDA version."""
+    if device.startswith("cuda"):
+        return f"GPU {torch.cuda.get_device_name(torch.device(device))}, CUDA {torch.version.cuda}"
+    return f"CPU, {os.cpu_count()} cores"
+
+
+def memory_mb(timing: Optional[dict], device: str = "cpu") -> Optional[float]:
+    """The memory of a timed call: peak resident set above the baseline on CPU, torch's peak
+    allocated above the allocated on CUDA."""
+    if not timing:
+        return None
+    return timing.get("cuda_peak_extra_mb" if device.startswith("cuda") else "peak_extra_mb")
+
+
 def serve_request(path: str, worker: Callable[[dict], dict]) -> int:
     """The `--worker REQUEST.json` side of run_worker: read the request, set the thread count
     it asks for, run `worker` on it and emit the result."""

@@ -7,10 +7,16 @@ The request (JSON) names a task:
                            read `structure` (extxyz), build the graph the way MACECalculator
                            does (timed separately: graph_s), then time energy+forces per call
                            (model forward with compute_force=True) and its peak memory.
+                           With "cueq": the same model converted to cuEquivariance
+                           (mace.cli.convert_e3nn_cueq, as mace's --enable_cueq does; fails
+                           if cuequivariance_torch is not importable).
   "symmetric_contraction"  mace's SymmetricContraction on C x (0e+1o+...+L) -> degrees <= lmax_out,
                            correlation K, S elements, `batch` nodes; each of `phases` (forward,
                            forward+backward) timed in turn on the one module (its coupling basis
-                           takes minutes to build from L = 4 on).
+                           takes minutes to build from L = 4 on).  With "cueq": the
+                           cuequivariance_torch SymmetricContraction that mace builds with a
+                           cueq_config (inputs in its ir_mul layout, species as indices).
+"device" (default "cpu") puts module and inputs there.
 Prints one line: benchmarks.common.RESULT_TAG + JSON.  Never imports gaunt_md.
 """
 from __future__ import annotations
@@ -64,6 +70,16 @@ def build_mace(hyper: dict):
     return modules.MACE(**kwargs)
 
 
+def require_cueq() -> None:
+    from mace.modules import wrapper_ops
+    if not getattr(wrapper_ops, "CUET_AVAILABLE", False):
+        try:
+            import cuequivariance_torch  # noqa: F401  (re-raise the import's own error)
+        except Exception as exc:
+            raise RuntimeError(f"cuequivariance_torch not importable: {exc}") from exc
+        raise RuntimeError("mace sees no cuequivariance_torch (CUET_AVAILABLE is False)")
+
+
 def model_task(req: dict) -> dict:
     from ase.io import read
     from mace import data as mace_data
@@ -73,7 +89,15 @@ def model_task(req: dict) -> dict:
     torch.set_default_dtype(dtype)
     torch.manual_seed(req.get("seed", 0))
     hyper = req["hyper"]
-    model = build_mace(hyper).to(dtype)
+    device = torch.device(req.get("device", "cpu"))
+    model = build_mace(hyper).to(device=device, dtype=dtype)
+    if req.get("cueq"):
+        require_cueq()
+        from mace.cli.convert_e3nn_cueq import run as convert_e3nn_cueq
+        model = convert_e3nn_cueq(model, device=device.type, return_model=True)
+        if not any(getattr(getattr(m, "cueq_config", None), "enabled", False) for m in model.modules()):
+            raise RuntimeError("convert_e3nn_cueq returned a model without cuEquivariance enabled")
+    model = model.to(device=device, dtype=dtype)
     model.eval()
     params = sum(p.numel() for p in model.parameters())
     for p in model.parameters():  # inference, as MACECalculator does
@@ -85,14 +109,13 @@ def model_task(req: dict) -> dict:
     config = mace_data.config_from_atoms(atoms)
     graph = mace_data.AtomicData.from_config(config, z_table=z_table, cutoff=float(hyper["r_max"]))
     loader = torch_geometric.dataloader.DataLoader(dataset=[graph], batch_size=1, shuffle=False, drop_last=False)
-    batch = next(iter(loader)).to_dict()
+    batch = next(iter(loader)).to(device).to_dict()
     graph_s = time.perf_counter() - start
 
     def call():
         out = model(dict(batch), compute_force=True, training=False)
         return out["energy"], out["forces"]
 
-    device = torch.device("cpu")
     energy, forces = call()
     timing = common.timed_with_memory(call, device, req["repeats"], req["min_sample"], req.get("warmup", 2),
                                       req.get("budget"))
@@ -101,6 +124,7 @@ def model_task(req: dict) -> dict:
         "edges": int(batch["edge_index"].shape[1]), "graph_s": graph_s, "timing": timing,
         "energy": float(energy.detach().sum()), "force_norm": float(forces.detach().norm()),
         "threads": torch.get_num_threads(), "torch": torch.__version__, "mace": _mace_version(),
+        "device": str(device), "cueq": bool(req.get("cueq")),
     }
 
 
@@ -113,17 +137,33 @@ def symmetric_contraction_task(req: dict) -> dict:
     torch.manual_seed(req.get("seed", 0))
     L, C, S, K, N = req["lmax"], req["channels"], req["num_elements"], req["correlation"], req["batch"]
     lmax_out = req.get("lmax_out", L)
+    device = torch.device(req.get("device", "cpu"))
+    irreps_in, irreps_out = o3.Irreps(natural_irreps(C, L)), o3.Irreps(natural_irreps(C, lmax_out))
     start = time.perf_counter()
-    sc = SymmetricContraction(o3.Irreps(natural_irreps(C, L)), o3.Irreps(natural_irreps(C, lmax_out)),
-                              correlation=K, num_elements=S,
-                              use_reduced_cg=bool(req.get("reduced_cg", False))).to(dtype)
+    if req.get("cueq"):
+        require_cueq()
+        from mace.modules.wrapper_ops import CuEquivarianceConfig, SymmetricContractionWrapper
+        cueq_config = CuEquivarianceConfig(enabled=True, layout="ir_mul", group="O3_e3nn", optimize_symmetric=True)
+        sc = SymmetricContractionWrapper(irreps_in, irreps_out, correlation=K, num_elements=S,
+                                         cueq_config=cueq_config, use_reduced_cg=bool(req.get("reduced_cg", False)))
+        if isinstance(sc, SymmetricContraction):
+            raise RuntimeError("mace built its e3nn SymmetricContraction, not cuequivariance's")
+    else:
+        sc = SymmetricContraction(irreps_in, irreps_out, correlation=K, num_elements=S,
+                                  use_reduced_cg=bool(req.get("reduced_cg", False)))
+    sc = sc.to(device=device, dtype=dtype)
     build_s = time.perf_counter() - start
     gen = torch.Generator().manual_seed(100 + L)
-    x = torch.randn(N, C, (L + 1) ** 2, generator=gen, dtype=torch.float64).to(dtype).requires_grad_()
+    x = torch.randn(N, C, (L + 1) ** 2, generator=gen, dtype=torch.float64).to(dtype)
     species = torch.randint(S, (N,), generator=gen)
-    y = torch.nn.functional.one_hot(species, S).to(dtype)
+    if req.get("cueq"):  # cuequivariance's layout: [N, (L+1)^2 * C] (ir_mul), species as int32 indices
+        x = x.transpose(1, 2).flatten(1).contiguous()
+        y = species.to(torch.int32).to(device)
+    else:
+        y = torch.nn.functional.one_hot(species, S).to(dtype).to(device)
+    x = x.to(device).requires_grad_()
     weights = [p for p in sc.parameters()]
-    grad = torch.randn(N, C * (lmax_out + 1) ** 2, generator=gen, dtype=torch.float64).to(dtype)
+    grad = torch.randn(N, C * (lmax_out + 1) ** 2, generator=gen, dtype=torch.float64).to(dtype).to(device)
     inputs = [x] + weights
 
     def forward():
@@ -134,11 +174,12 @@ def symmetric_contraction_task(req: dict) -> dict:
         return torch.autograd.grad(sc(x, y), inputs, grad)
 
     calls = {"forward": forward, "forward+backward": forward_backward}
-    timings = {phase: common.timed_with_memory(calls[phase], torch.device("cpu"), req["repeats"], req["min_sample"],
+    timings = {phase: common.timed_with_memory(calls[phase], device, req["repeats"], req["min_sample"],
                                                req.get("warmup", 2), req.get("budget"))
                for phase in req["phases"]}
     return {"params": sum(p.numel() for p in weights), "build_s": build_s, "timings": timings,
-            "threads": torch.get_num_threads(), "mace": _mace_version()}
+            "threads": torch.get_num_threads(), "mace": _mace_version(), "device": str(device),
+            "module": type(sc).__module__ + "." + type(sc).__name__}
 
 
 def _mace_version() -> str:

@@ -19,6 +19,12 @@ L = 4 they would need degree 12 > 11, and mace-torch falls back to cuequivarianc
 symmetric basis (installed in the mace venv), which took ~150 s to build at L = 4 and more than
 17 GB at L = 5 here, hence --mace-lmax 4.
 
+On a GPU (--device cuda): tensors and modules there, memory = torch's peak CUDA memory
+allocated above that allocated before the timed calls; --cueq adds a series "mace-cueq",
+cuequivariance_torch's SymmetricContraction as mace builds it with a cueq_config (mace's
+SymmetricContractionWrapper; inputs in its ir_mul layout).  --mace-python / --mace-pythonpath as
+in model_speed.py.
+
     python benchmarks/symmetric_contraction.py --quick
     python benchmarks/symmetric_contraction.py --lmax 6 --batch 512 --dtype float64
 """
@@ -51,13 +57,15 @@ def gaunt_worker(req: dict) -> dict:
     from gaunt_md.ops import autotune_choices, many_body_product
 
     dtype = getattr(torch, req["dtype"])
+    device = torch.device(req.get("device", "cpu"))
     L, C, S, K, N = req["lmax"], req["channels"], req["num_elements"], req["correlation"], req["batch"]
     lmax_out = req.get("lmax_out", L)
     gen = torch.Generator().manual_seed(100 + L)
-    x = torch.randn(N, C, (L + 1) ** 2, generator=gen, dtype=torch.float64).to(dtype).requires_grad_()
-    species = torch.randint(S, (N,), generator=gen)
-    weights = torch.randn(S, C, lmax_out + 1, K, generator=gen, dtype=torch.float64).to(dtype).requires_grad_()
-    grad = torch.randn(N, C, (lmax_out + 1) ** 2, generator=gen, dtype=torch.float64).to(dtype)
+    x = torch.randn(N, C, (L + 1) ** 2, generator=gen, dtype=torch.float64).to(dtype).to(device).requires_grad_()
+    species = torch.randint(S, (N,), generator=gen).to(device)
+    weights = (torch.randn(S, C, lmax_out + 1, K, generator=gen, dtype=torch.float64).to(dtype).to(device)
+               .requires_grad_())
+    grad = torch.randn(N, C, (lmax_out + 1) ** 2, generator=gen, dtype=torch.float64).to(dtype).to(device)
     method = req["method"]
 
     def forward():
@@ -69,7 +77,7 @@ def gaunt_worker(req: dict) -> dict:
                                    [x, weights], grad)
 
     calls = {"forward": forward, "forward+backward": forward_backward}
-    timings = {phase: common.timed_with_memory(calls[phase], torch.device("cpu"), req["repeats"], req["min_sample"],
+    timings = {phase: common.timed_with_memory(calls[phase], device, req["repeats"], req["min_sample"],
                                                req.get("warmup", 2), req.get("budget"))
                for phase in req["phases"]}
     return {"params": weights.numel(), "timings": timings, "threads": torch.get_num_threads(),
@@ -84,19 +92,26 @@ class Series:
         self.stopped: Dict[str, str] = {}
 
 
-def run_point(series: Series, lmax: int, req: dict, mace_python, args) -> Optional[dict]:
+def is_mace(name: str) -> bool:
+    return name.startswith("mace")
+
+
+def run_point(series: Series, lmax: int, req: dict, mace, args) -> Optional[dict]:
     """Both phases of one (series, L) in one fresh process; None once every phase has stopped."""
     phases = [p for p in PHASES if p not in series.stopped]
     if not phases:
         return None
-    if series.name == "mace":
+    if args.time_limit is not None and time.time() - args.t0 > args.time_limit:
+        for p in phases:
+            series.stopped[p] = f"time limit {args.time_limit:g} s reached before L={lmax}"
+        return None
+    if is_mace(series.name):
         if lmax > args.mace_lmax:
             for p in phases:
                 series.stopped[p] = f"not run above L={args.mace_lmax} (--mace-lmax)"
             return None
-        import mace_env
-        cmd, env = [str(mace_python), str(HERE / "mace_worker.py")], mace_env.worker_env()
-        req = dict(req, task="symmetric_contraction")
+        cmd, env = [mace[0], str(HERE / "mace_worker.py")], mace[1]
+        req = dict(req, task="symmetric_contraction", cueq=series.name == "mace-cueq")
     else:
         cmd, env = [sys.executable, str(Path(__file__).resolve()), "--worker"], dict(os.environ)
         req = dict(req, method=series.name)
@@ -120,9 +135,9 @@ def run_point(series: Series, lmax: int, req: dict, mace_python, args) -> Option
 
 
 def table(series: List[Series], phase: str, points: List[int], min_cores: float = 0.0) -> str:
-    gaunt = [s for s in series if s.name != "mace"]
-    mace = next((s for s in series if s.name == "mace"), None)
-    head = ["L"] + [f"{s.name} ms" for s in series] + ["mace / best Gaunt"]
+    gaunt = [s for s in series if not is_mace(s.name)]
+    maces = [s for s in series if is_mace(s.name)]
+    head = ["L"] + [f"{s.name} ms" for s in series] + [f"{s.name} / best Gaunt" for s in maces]
     lines = [" | ".join(head), " | ".join("---" for _ in head)]
     for l in points:
         cells = [str(l)]
@@ -131,8 +146,9 @@ def table(series: List[Series], phase: str, points: List[int], min_cores: float 
             star = "*" if t and t.get("cores_used", 9) < min_cores else ""
             cells.append(f"{common.fmt_ms(t['median'])}{star} [{common.fmt_ms(t['min'])}]" if t else "-")
         best = min((s.times[phase][l]["median"] for s in gaunt if l in s.times[phase]), default=None)
-        m = mace.times[phase].get(l) if mace else None
-        cells.append(f"{m['median'] / best:.2g}x" if best and m else "-")
+        for mace in maces:
+            m = mace.times[phase].get(l)
+            cells.append(f"{m['median'] / best:.2g}x" if best and m else "-")
         lines.append(" | ".join(cells))
     exps = ", ".join(f"{s.name} {common.exponent(s.times[phase], FIT_FROM):.2f}" for s in series)
     lines.append(f"\nscaling exponent in L (log-log fit of the median over L >= {FIT_FROM}): {exps}")
@@ -152,7 +168,7 @@ def plot(series: List[Series], path: Path, subtitle: str) -> None:
             if ls:
                 slope = common.exponent(s.times[phase], FIT_FROM)
                 label = s.name + ("" if math.isnan(slope) else f" (~L^{slope:.1f})")
-                ax.loglog(ls, [s.times[phase][l]["median"] * 1e3 for l in ls], "--" if s.name == "mace" else "-",
+                ax.loglog(ls, [s.times[phase][l]["median"] * 1e3 for l in ls], "--" if is_mace(s.name) else "-",
                           marker="o", label=label)
         measured = sorted({l for s in series for l in s.times[phase]})
         if measured:
@@ -200,41 +216,56 @@ def main(argv=None) -> int:
     parser.add_argument("--lmin", type=int, default=1, help="smallest L")
     parser.add_argument("--no-model-point", action="store_true", help="skip the L=3 -> Lout=1 point")
     parser.add_argument("--tag", default="")
+    parser.add_argument("--device", choices=["cpu", "cuda"], default="cpu", help="where tensors and modules live")
+    parser.add_argument("--cueq", action="store_true", help="add mace-cueq: cuequivariance_torch's "
+                                                            "SymmetricContraction as mace builds it")
+    parser.add_argument("--no-mace", action="store_true", help="Gaunt routes only")
+    parser.add_argument("--mace-python", help="interpreter for the MACE workers instead of benchmarks/.mace-venv")
+    parser.add_argument("--mace-pythonpath", help="folder put first on PYTHONPATH of the MACE workers only")
+    parser.add_argument("--out-dir", type=Path, default=common.RESULTS, help="where the JSON and PNG go")
+    parser.add_argument("--time-limit", type=float, help="s: start no new point after this long")
     args = parser.parse_args(argv)
     for key, value in (QUICK if args.quick else FULL).items():
         if getattr(args, key, None) is None:
             setattr(args, key, value)
 
-    import mace_env
-    mace_python = mace_env.ensure()
+    mace = None if args.no_mace else common.mace_python_env(args.mace_python, args.mace_pythonpath)
     import torch
+    if args.device == "cuda" and not torch.cuda.is_available():
+        parser.error("--device cuda: torch.cuda.is_available() is False")
     if args.min_cores is None:
-        args.min_cores = 0.75 * (args.threads or torch.get_num_threads())
-    subtitle = (f"CPU ({os.cpu_count()} cores), {args.dtype}, {args.batch} nodes, {args.channels} channels, "
+        args.min_cores = 0.0 if args.device == "cuda" else 0.75 * (args.threads or torch.get_num_threads())
+    subtitle = (f"{common.device_label(args.device)}, {args.dtype}, {args.batch} nodes, {args.channels} channels, "
                 f"{args.elements} elements, correlation {args.correlation}, torch {torch.__version__}")
     print(f"Many-body product vs SymmetricContraction -- {subtitle}", flush=True)
-    series = [Series(m) for m in args.methods] + [Series("mace")]
+    mace_names = [] if args.no_mace else ["mace"] + (["mace-cueq"] if args.cueq else [])
+    series = [Series(m) for m in args.methods] + [Series(m) for m in mace_names]
     base = {"dtype": args.dtype, "channels": args.channels, "num_elements": args.elements,
             "correlation": args.correlation, "batch": args.batch, "repeats": args.repeats,
-            "min_sample": args.min_sample, "budget": args.budget, "threads": args.threads}
-    t0 = time.time()
-    for lmax in range(args.lmin, args.lmax + 1):
-        for s in series:
-            res = run_point(s, lmax, dict(base, lmax=lmax, lmax_out=lmax), mace_python, args)
-            if not res:
-                continue
-            s.params[lmax] = res["params"]
-            extra = f", basis built in {res['build_s']:.0f} s" if "build_s" in res else ""
-            for phase, t in res["timings"].items():
-                s.times[phase][lmax] = t
-                print(f"  L={lmax} {phase:16s} {s.name:7s} {common.fmt_ms(t['median']):>8} ms"
-                      f" (+{t['peak_extra_mb']:.0f} MB{extra})  [{time.time() - t0:.0f} s]", flush=True)
+            "min_sample": args.min_sample, "budget": args.budget, "threads": args.threads, "device": args.device}
+    t0 = args.t0 = time.time()
     model_point = {}
-    if not args.no_model_point:
-        for name in ("auto", "mace"):
-            res = run_point(Series(name), 3, dict(base, lmax=3, lmax_out=1), mace_python, args)
-            if res:
-                model_point[name] = {p: t | {"params": res["params"]} for p, t in res["timings"].items()}
+    try:
+        for lmax in range(args.lmin, args.lmax + 1):
+            for s in series:
+                res = run_point(s, lmax, dict(base, lmax=lmax, lmax_out=lmax), mace, args)
+                if not res:
+                    continue
+                s.params[lmax] = res["params"]
+                extra = f", basis built in {res['build_s']:.0f} s" if "build_s" in res else ""
+                for phase, t in res["timings"].items():
+                    s.times[phase][lmax] = t
+                    mb = common.memory_mb(t, args.device)
+                    print(f"  L={lmax} {phase:16s} {s.name:7s} {common.fmt_ms(t['median']):>8} ms"
+                          f" (+{mb if mb is not None else float('nan'):.0f} MB{extra})  [{time.time() - t0:.0f} s]",
+                          flush=True)
+        if not args.no_model_point:
+            for name in ["auto"] + mace_names:
+                res = run_point(Series(name), 3, dict(base, lmax=3, lmax_out=1), mace, args)
+                if res:
+                    model_point[name] = {p: t | {"params": res["params"]} for p, t in res["timings"].items()}
+    except KeyboardInterrupt:  # e.g. `timeout -s INT`: report what was measured
+        print(f"\ninterrupted after {time.time() - t0:.0f} s; reporting the points measured", flush=True)
 
     out = []
     for phase in PHASES:
@@ -244,29 +275,32 @@ def main(argv=None) -> int:
     for s in series:
         for phase, why in s.stopped.items():
             out.append(f"note: {s.name} {phase} {why}")
+    named = [s for s in series if not is_mace(s.name) and s.params][-1:] + [s for s in series if s.name == "mace"]
     out.append("weights per product: " + ", ".join(
-        f"{'Gaunt' if s.name != 'mace' else 'MACE'} " + "/".join(str(s.params[l]) for l in sorted(s.params))
-        for s in series[-2:]
+        f"{'MACE' if is_mace(s.name) else 'Gaunt'} " + "/".join(str(s.params[l]) for l in sorted(s.params))
+        for s in named
     ) + " (L = 1, 2, ...)")
     if model_point:
         lines = ["\nthe model's shape, L = 3 -> Lout = 1: median ms " + ", ".join(
             f"{name}: " + " / ".join(f"{common.fmt_ms(v[p]['median'])}" for p in PHASES if p in v)
             for name, v in model_point.items()) + " (forward / forward+backward)"]
-        if "mace" in model_point and "auto" in model_point:
-            lines.append("  mace/auto: " + " / ".join(
-                f"{model_point['mace'][p]['median'] / model_point['auto'][p]['median']:.2g}x"
-                for p in PHASES if p in model_point["mace"] and p in model_point["auto"]))
+        for name in mace_names:
+            if name in model_point and "auto" in model_point:
+                lines.append(f"  {name}/auto: " + " / ".join(
+                    f"{model_point[name][p]['median'] / model_point['auto'][p]['median']:.2g}x"
+                    for p in PHASES if p in model_point[name] and p in model_point["auto"]))
         out.append("\n".join(lines))
     report = "\n\n".join(out)
     print("\n" + report)
-    common.RESULTS.mkdir(parents=True, exist_ok=True)
-    stem = f"symmetric_contraction_{args.dtype}" + ("_quick" if args.quick else "") + (f"_{args.tag}" if args.tag else "")
-    (common.RESULTS / f"{stem}.json").write_text(json.dumps({
+    args.out_dir.mkdir(parents=True, exist_ok=True)
+    stem = (f"symmetric_contraction_{args.dtype}" + ("_cuda" if args.device == "cuda" else "")
+            + ("_quick" if args.quick else "") + (f"_{args.tag}" if args.tag else ""))
+    (args.out_dir / f"{stem}.json").write_text(json.dumps({
         "config": vars(args) | {"subtitle": subtitle, "git": common.git_state()},
         "series": {s.name: {"times": s.times, "params": s.params, "stopped": s.stopped} for s in series},
         "model_point": model_point, "report": report}, indent=1, default=str))
-    plot(series, common.RESULTS / f"{stem}.png", subtitle)
-    print(f"\nwrote {common.RESULTS / (stem + '.json')} and {stem}.png  [{time.time() - t0:.0f} s]")
+    plot(series, args.out_dir / f"{stem}.png", subtitle)
+    print(f"\nwrote {args.out_dir / (stem + '.json')} and {stem}.png  [{time.time() - t0:.0f} s]")
     return 0
 
 
