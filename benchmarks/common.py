@@ -350,6 +350,19 @@ def memory_mb(timing: Optional[dict], device: str = "cpu") -> Optional[float]:
     return timing.get("cuda_peak_extra_mb" if device.startswith("cuda") else "peak_extra_mb")
 
 
+def interrupt_once() -> None:
+    """Turn the first SIGINT into KeyboardInterrupt and ignore the ones after it, so that a
+    driver stopped by `timeout -s INT` (which signals the process and then its group) can still
+    print and save what it measured."""
+    import signal
+
+    def handler(signum, frame):
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGINT, handler)
+
+
 def serve_request(path: str, worker: Callable[[dict], dict]) -> int:
     """The `--worker REQUEST.json` side of run_worker: read the request, set the thread count
     it asks for, run `worker` on it and emit the result."""

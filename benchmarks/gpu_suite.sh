@@ -7,7 +7,7 @@
 #    path) against mace-torch MACE with e3nn and converted to cuEquivariance, float32 then
 #    float64, 3BPA and 1k/5k/10k-atom boxes;
 # 2. symmetric_contraction.py --device cuda: the many-body product against MACE's
-#    SymmetricContraction (e3nn and cuequivariance_torch), float32, L = 1..4 (MACE to L = 3).
+#    SymmetricContraction (e3nn and cuequivariance_torch), float32, L = 2..4 (MACE to L = 3).
 #
 # Environment:
 #   PYTHON           interpreter with gaunt-md, a CUDA torch and triton (default .venv/bin/python,
@@ -21,26 +21,30 @@
 #   OUT              where the results go (default benchmarks/results/gpu): 4 files (2 JSON, 2 PNG)
 #                    plus suite.log
 #   SUITE_SECONDS    scale of the time limits (default 420)
+#   DEVICE, SIZES    only for a dry run elsewhere (defaults cuda and "3bpa 1000 5000 10000")
 set -u
 cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-$( [ -x .venv/bin/python ] && echo .venv/bin/python || echo python3 )}
 MACE_PYTHON=${MACE_PYTHON:-$PYTHON}
 OUT=${OUT:-benchmarks/results/gpu}
 TOTAL=${SUITE_SECONDS:-420}
+DEVICE=${DEVICE:-cuda}
+read -r -a SIZES <<< "${SIZES:-3bpa 1000 5000 10000}"
 mkdir -p "$OUT"
 LOG="$OUT/suite.log"
 MACE_ARGS=(--mace-python "$MACE_PYTHON")
 [ -n "${MACE_PYTHONPATH:-}" ] && MACE_ARGS+=(--mace-pythonpath "$MACE_PYTHONPATH")
 
-# time shares: model speed ~70 %, symmetric contraction ~25 %; each script stops starting new
+# time shares: model speed ~60 %, symmetric contraction ~30 %; each script stops starting new
 # points at its --time-limit and reports; `timeout -s INT` makes it report what it has, KILL 15 s later
-MS_LIMIT=$((TOTAL * 55 / 100)); MS_HARD=$((TOTAL * 72 / 100))
-SC_LIMIT=$((TOTAL * 12 / 100)); SC_HARD=$((TOTAL * 22 / 100))
+MS_LIMIT=$((TOTAL * 50 / 100)); MS_HARD=$((TOTAL * 62 / 100))
+SC_LIMIT=$((TOTAL * 22 / 100)); SC_HARD=$((TOTAL * 30 / 100))
 
 {
 echo "== gpu_suite $(date -u +%FT%TZ) git $(git rev-parse --short HEAD 2>/dev/null)"
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader 2>/dev/null
-"$PYTHON" -c "import torch; print('gaunt side: torch', torch.__version__, 'cuda', torch.version.cuda, torch.cuda.get_device_name())"
+"$PYTHON" -c "import torch; print('gaunt side: torch', torch.__version__, 'cuda', torch.version.cuda,
+                                  torch.cuda.get_device_name() if torch.cuda.is_available() else 'no GPU')"
 PYTHONPATH="${MACE_PYTHONPATH:-}${PYTHONPATH:+:$PYTHONPATH}" TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD=1 "$MACE_PYTHON" -c "
 import torch, e3nn, mace
 print('mace side: torch', torch.__version__, 'mace', mace.__version__, 'e3nn', e3nn.__version__)
@@ -50,16 +54,16 @@ except Exception as exc: print('cuequivariance_torch not importable:', exc)
 " 2>&1 | tail -4
 
 echo; echo "== model_speed (limit ${MS_LIMIT} s)"
-timeout -s INT -k 15 "$MS_HARD" "$PYTHON" benchmarks/model_speed.py --device cuda \
-    --dtypes float32 float64 --sizes 3bpa 1000 5000 10000 \
+timeout -s INT -k 15 "$MS_HARD" "$PYTHON" benchmarks/model_speed.py --device "$DEVICE" \
+    --dtypes float32 float64 --sizes "${SIZES[@]}" \
     --models gaunt gaunt-triton mace mace-cueq --gaunt-method grid "${MACE_ARGS[@]}" \
     --repeats 3 --min-sample 0.2 --budget 5 --max-call 5 --timeout 120 --mem-limit 60 \
     --time-limit "$MS_LIMIT" --out-dir "$OUT"
 echo "model_speed exit $?"
 
 echo; echo "== symmetric_contraction (limit ${SC_LIMIT} s)"
-timeout -s INT -k 15 "$SC_HARD" "$PYTHON" benchmarks/symmetric_contraction.py --device cuda \
-    --dtype float32 --lmax 4 --mace-lmax 3 --batch 4096 --methods grid triton --cueq "${MACE_ARGS[@]}" \
+timeout -s INT -k 15 "$SC_HARD" "$PYTHON" benchmarks/symmetric_contraction.py --device "$DEVICE" \
+    --dtype float32 --lmin 2 --lmax 4 --mace-lmax 3 --batch 4096 --methods grid triton --cueq "${MACE_ARGS[@]}" \
     --repeats 3 --min-sample 0.1 --budget 3 --max-call 5 --timeout 60 \
     --time-limit "$SC_LIMIT" --out-dir "$OUT"
 echo "symmetric_contraction exit $?"

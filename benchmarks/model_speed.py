@@ -278,6 +278,7 @@ def main(argv=None) -> int:
                                                                        "(mace_run_train's default is False)")
     parser.add_argument("--tag", default="", help="suffix of the output files")
     args = parser.parse_args(argv)
+    common.interrupt_once()
     defaults = QUICK if args.quick else FULL
     for key, value in defaults.items():
         if getattr(args, key, None) is None:
@@ -300,6 +301,7 @@ def main(argv=None) -> int:
     memory: Dict[tuple, List[tuple]] = {}  # (atoms, peak resident GB) of the boxes measured so far
     params: Dict[str, int] = {}
     t_start = time.time()
+    row: Optional[dict] = None
     try:
         for dtype in args.dtypes:
             for size in args.sizes:
@@ -361,6 +363,8 @@ def main(argv=None) -> int:
                 save(args, rows, params, subtitle)  # partial results survive an interrupted run
     except KeyboardInterrupt:  # e.g. `timeout -s INT`: report what was measured
         print(f"\ninterrupted after {time.time() - t_start:.0f} s; reporting the points measured", flush=True)
+        if row is not None and row["results"] and (not rows or rows[-1] is not row):
+            rows.append(row)  # the row under way, without the measurement that was cut
 
     print("\nparameters: " + ", ".join(f"{m} {n:,}" for m, n in params.items()))
     print("ms per energy+forces call (median of samples, and min); ratio = median / median of "

@@ -225,6 +225,7 @@ def main(argv=None) -> int:
     parser.add_argument("--out-dir", type=Path, default=common.RESULTS, help="where the JSON and PNG go")
     parser.add_argument("--time-limit", type=float, help="s: start no new point after this long")
     args = parser.parse_args(argv)
+    common.interrupt_once()
     for key, value in (QUICK if args.quick else FULL).items():
         if getattr(args, key, None) is None:
             setattr(args, key, value)
