@@ -77,7 +77,7 @@ if TRITON_AVAILABLE:
     def _analyze(h, a_ptr, g, G: tl.constexpr, m, DOUT: tl.constexpr, acc):
         """acc + h @ A[g, :] for grid values h [BLOCK_R, BLOCK_G]."""
         a = _load_tile(a_ptr, g, G, DOUT, m, DOUT)
-        return tl.dot(h, a, acc, input_precision="ieee")
+        return tl.dot(h, a, acc, input_precision="ieee", out_dtype=acc.dtype)
 
     @triton.jit
     def _row_block(BLOCK_R: tl.constexpr):
