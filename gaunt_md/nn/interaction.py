@@ -79,7 +79,9 @@ class GauntInteraction(nn.Module):
         self.groups = groups
         order = torch.arange(channels * self.num_paths).view(channels, self.num_paths).t().reshape(-1)
         self.register_buffer("radial_order", order, persistent=False)
-        self.block_size = default_block_size(fused.shape[1] // sh_dim(lmax_out), channels)
+        rows = fused.shape[1] // sh_dim(lmax_out)
+        self.block_size = default_block_size(rows, channels)
+        self.cuda_block_size = default_block_size(rows, channels, "cuda")
         self.fused = True
 
     def forward(self, node_features: torch.Tensor, edge_sh: torch.Tensor, radial_basis: torch.Tensor,
@@ -97,7 +99,7 @@ class GauntInteraction(nn.Module):
             weights[-1] = torch.index_select(weights[-1], 0, self.radial_order)
             summed = torch.ops.gaunt_md.conv(
                 x, radial_basis, edge_sh, weights, self.fused_coupling, edge_index[0], edge_index[1],
-                self.groups, self.block_size,
+                self.groups, self.cuda_block_size if x.is_cuda else self.block_size,
             )                                                                    # [N, D_out, C]
         with record_function("gaunt_md.linear_readout"):
             out = self.linear_out(summed.transpose(1, 2))

@@ -67,8 +67,13 @@ def fused_coupling(paths: List[Tuple[int, int, int]], lmax_edge: int, lmax_out: 
     return coupling.reshape(sh_dim(lmax_edge), -1), groups
 
 
-def default_block_size(rows: int, channels: int) -> int:
-    """Edges per block: the largest per-block tensor [B, rows, C] stays near 2 MB in float64."""
+def default_block_size(rows: int, channels: int, device_type: str = "cpu") -> int:
+    """Edges per block.  CPU: the largest per-block tensor [B, rows, C] stays near 2 MB in
+    float64 (cache-sized).  CUDA: near 256 MB, so that a 5k-atom box is a few blocks, not
+    thousands of small kernel launches (measured on an H100 with the CPU size: 1.0 CPU core
+    busy, 1.6 s per energy+forces call at 5k atoms in float32)."""
+    if device_type == "cuda":
+        return int(max(16, (1 << 25) // max(1, rows * channels)))
     return int(min(4096, max(16, (1 << 18) // max(1, rows * channels))))
 
 
