@@ -19,6 +19,8 @@ def _train(args) -> int:
     if args.device:
         cfg.device = args.device
     trainer = Trainer(cfg, resume=args.resume)
+    if args.lr is not None:
+        trainer.set_lr(args.lr)
     final = trainer.run(time_limit_s=None if args.time_limit is None else 60.0 * args.time_limit)
     print(json.dumps(final, indent=2))
     return 0
@@ -69,6 +71,8 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--resume", action="store_true", help="continue from OUTPUT_DIR/last.pt")
     train.add_argument("--output-dir", default=None, help="override output_dir of the config")
     train.add_argument("--max-epochs", type=int, default=None, help="override optim.max_epochs")
+    train.add_argument("--lr", type=float, default=None,
+                       help="set the learning rate now (e.g. to fine-tune a resumed run at a lower rate)")
     train.add_argument("--device", default=None, help="override device (cpu, cuda, cuda:1, ...)")
     train.add_argument("--time-limit", type=float, default=None, metavar="MIN",
                        help="stop after the epoch that passes MIN minutes (checkpointed; continue with --resume)")

@@ -122,6 +122,12 @@ class Trainer:
         self.elapsed_before = state["elapsed_s"]
         self.log(f"resumed from {path} after epoch {self.epoch}")
 
+    def set_lr(self, lr: float) -> None:
+        """Learning rate from now on (the plateau scheduler goes on lowering it from there)."""
+        for group in self.optimizer.param_groups:
+            group["lr"] = lr
+        self.log(f"learning rate set to {lr:g}")
+
     # -- loop -----------------------------------------------------------------------------
     def train_epoch(self) -> float:
         stage = _stage(self.cfg, self.epoch)

@@ -131,6 +131,14 @@ def test_time_limit_stops_after_an_epoch_and_resumes(no_plots, write_config, gau
     assert [row["epoch"] for row in log_rows(tmp_path / "run")] == [1, 2, 3]
 
 
+def test_lr_override_on_resume(no_plots, write_config, gaunt_md, log_rows, tmp_path):
+    config = write_config(tmp_path, optim={"max_epochs": 2, "lr": 0.01})
+    assert gaunt_md("train", config, "--max-epochs", 1) == 0
+    assert gaunt_md("train", config, "--resume", "--lr", 0.00025) == 0
+    rows = log_rows(tmp_path / "run")
+    assert float(rows[0]["lr"]) == 0.01 and float(rows[1]["lr"]) == 0.00025
+
+
 def test_resume_keeps_the_early_stopping_count(no_plots, write_config, gaunt_md, log_rows, tmp_path):
     """lr 0, patience 3: epochs 2, 3, 4 do not improve, so the run stops after epoch 4 whether
     or not it was interrupted after epoch 2 (one stale epoch already counted)."""
