@@ -8,15 +8,18 @@ from typing import Callable, Dict, Sequence, Tuple
 
 import torch
 
+from ..so3 import MAX_DEGREE
 from .backends import triton_usable
 
 _choices: Dict[Tuple, str] = {}
 _DENSE_LIMIT = 4_000_000  # Gaunt tensor entries beyond which the O(L^6) route is not tried
 
 
-def candidates(device: torch.device, dense_size: int, has_triton_kernel: bool) -> Sequence[str]:
+def candidates(device: torch.device, dense_size: int, has_triton_kernel: bool,
+               dense_degree: int = 0) -> Sequence[str]:
+    """dense_degree: the highest degree of the Gaunt coefficients the dense route would need."""
     methods = ["grid", "fourier"]
-    if dense_size <= _DENSE_LIMIT:
+    if dense_size <= _DENSE_LIMIT and dense_degree <= MAX_DEGREE:
         methods.append("dense")
     if has_triton_kernel and device.type == "cuda" and triton_usable(device):
         methods.append("triton")

@@ -5,12 +5,16 @@ import math
 
 import torch
 
-from ..so3 import degree_from_dim, sh_dim
+from ..so3 import MAX_DEGREE, degree_from_dim, sh_dim
 from .constants import constant
 
 
 def product(x: torch.Tensor, y: torch.Tensor, lmax_out: int) -> torch.Tensor:
     l1, l2 = degree_from_dim(x.shape[-1]), degree_from_dim(y.shape[-1])
+    degree = max(l1, l2, lmax_out)  # intermediate powers reach nu * L: fail clearly, not in e3nn
+    if degree > MAX_DEGREE:
+        raise ValueError(f"method='dense' needs Gaunt coefficients of degree {degree} here; above "
+                         f"{MAX_DEGREE} use method='grid' or 'fourier'")
     G = constant("gaunt_coefficients", l1, l2, lmax_out, like=x)
     outer = (x[:, :, None] * y[:, None, :]).reshape(x.shape[0], -1)
     return outer @ G.reshape(-1, G.shape[-1])

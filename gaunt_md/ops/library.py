@@ -118,7 +118,7 @@ def power_projections_op(x: Tensor, correlation: int, lmax_out: int, method: str
     dense_size = sh_dim(lmax * max(correlation - 1, 1)) * x.shape[-1] * sh_dim(max(lmax_out, lmax * correlation))
     runners = {
         m: (lambda m=m: _powers_2d(x2, correlation, lmax_out, m))
-        for m in autotune.candidates(x.device, dense_size, False)
+        for m in autotune.candidates(x.device, dense_size, False, lmax * max(correlation - 1, 1))
     }
     chosen = _resolve(method, "powers", x2.shape[0], (x.shape[-1], correlation, lmax_out), x, runners)
     return _powers_2d(x2, correlation, lmax_out, chosen).reshape(out_shape)
@@ -176,7 +176,7 @@ def power_vjp_op(x: Tensor, coeffs: Tensor, method: str) -> Tensor:
     dense_size = sh_dim(lmax * max(correlation - 1, 1)) * coeffs.shape[-1] * x.shape[-1]
     runners = {
         m: (lambda m=m: _vjp_2d(x2, c2, m))
-        for m in autotune.candidates(x.device, dense_size, True)
+        for m in autotune.candidates(x.device, dense_size, True, lmax * max(correlation - 1, 1))
     }
     chosen = _resolve(method, "vjp", x2.shape[0], (x.shape[-1], correlation, lmax_c), x, runners)
     return _vjp_2d(x2, c2, chosen).reshape(x.shape)
@@ -238,7 +238,7 @@ def many_body_op(x: Tensor, weights: Tensor, species: Tensor, lmax_out: int, met
     dense_size = sh_dim(lmax * max(correlation - 1, 1)) * x.shape[-1] * sh_dim(max(lmax_out, lmax * correlation))
     runners = {
         m: (lambda m=m: _many_body(x, weights, species, lmax_out, m))
-        for m in autotune.candidates(x.device, dense_size, True)
+        for m in autotune.candidates(x.device, dense_size, True, lmax * max(correlation - 1, 1))
     }
     chosen = _resolve(method, "many_body", x.shape[0] * x.shape[1],
                       (x.shape[-1], correlation, lmax_out), x, runners)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import torch
 
-from ..so3 import degree_from_dim
+from ..so3 import MAX_DEGREE, degree_from_dim
 from .backends import check_method
 
 
@@ -23,8 +23,6 @@ def same_kind(a: torch.Tensor, b: torch.Tensor, names: str) -> None:
         raise ValueError(f"{names} are on different devices ({a.device} and {b.device})")
 
 
-# e3nn's real spherical harmonics, which define the basis, stop at this degree
-MAX_DEGREE = 12
 
 
 def lmax_out(value: int) -> None:

@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import torch
 
+# e3nn's real spherical harmonics, which define the basis, stop at this degree
+MAX_DEGREE = 12
+
 
 def real_sh(lmax: int, points: torch.Tensor) -> torch.Tensor:
     """Y_lm(points) for l <= lmax: [..., 3] -> [..., (lmax+1)^2], integral normalisation."""

@@ -185,3 +185,19 @@ def test_power_projections_bad_input(case):
 def test_power_vjp_op_rejects_unknown_method():
     with pytest.raises(ValueError, match="unknown method 'magic'"):
         torch.ops.gaunt_md.power_vjp(torch.ones(2, 4), torch.ones(2, 2, 4), "magic")
+
+
+def test_high_degree_many_body_avoids_the_dense_route():
+    """L = 7, correlation 3: the dense route would need degree-14 Gaunt coefficients (e3nn stops
+    at 12).  'auto' must not try it, and asking for it is a clear error."""
+    from gaunt_md.ops import many_body_product
+
+    x = torch.randn(3, 2, 64, dtype=torch.float64, requires_grad=True)
+    weights = torch.randn(1, 2, 8, 3, dtype=torch.float64)
+    species = torch.zeros(3, dtype=torch.long)
+    out = many_body_product(x, weights, species, 7, method="auto")
+    ref = many_body_product(x, weights, species, 7, method="grid")
+    torch.testing.assert_close(out, ref)
+    out.sum().backward()
+    with pytest.raises(ValueError, match="method='dense' needs Gaunt coefficients of degree 14"):
+        many_body_product(x.detach(), weights, species, 7, method="dense")
