@@ -14,7 +14,7 @@
 #                    else python3)
 #   MACE_PYTHON      interpreter for the MACE workers (default: $PYTHON; without it and without
 #                    MACE_PYTHONPATH the scripts would create benchmarks/.mace-venv, which needs internet)
-#   MACE_PYTHONPATH  folder with mace-torch 0.3.16 + e3nn 0.4.4 (+ cuequivariance, cuequivariance_torch,
+#   MACE_PYTHONPATH  folder with mace-torch 0.3.16 + e3nn 0.4.4 + lmdb + orjson (mace.data imports them) (+ cuequivariance, cuequivariance_torch,
 #                    cuequivariance_ops_torch_cu12) installed by `pip install --target`; put first on
 #                    PYTHONPATH of the MACE workers only (do NOT export it as PYTHONPATH: gaunt-md needs
 #                    e3nn >= 0.5.1)
