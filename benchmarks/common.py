@@ -394,3 +394,16 @@ def fmt_ms(seconds: Optional[float]) -> str:
         return "-"
     ms = seconds * 1e3
     return f"{ms:.0f}" if ms >= 100 else f"{ms:.1f}" if ms >= 1 else f"{ms:.3f}"
+
+
+def finish_figure(fig, path, title: str, axes=(), fontsize: int = 9, dpi: int = 120) -> None:
+    """Grid and legend on `axes`, the title, and the PNG at `path` (the figure is closed)."""
+    import matplotlib.pyplot as plt
+
+    for ax in axes:
+        ax.grid(True, which="both", alpha=0.3)
+        ax.legend(fontsize=8)
+    fig.suptitle(title, fontsize=fontsize)
+    fig.tight_layout()
+    fig.savefig(path, dpi=dpi)
+    plt.close(fig)

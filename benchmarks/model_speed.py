@@ -219,12 +219,7 @@ def plot(rows: List[dict], models: List[str], path: Path, subtitle: str, device:
                        else "peak memory of a call above baseline, MB")
     for ax in axes:
         ax.set_xlabel("atoms")
-        ax.grid(True, which="both", alpha=0.3)
-        ax.legend(fontsize=8)
-    fig.suptitle(subtitle, fontsize=9)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    common.finish_figure(fig, path, subtitle, axes)
 
 
 def save(args, rows: List[dict], params: Dict[str, int], subtitle: str, table: str = "") -> str:

@@ -178,12 +178,7 @@ def plot(series: List[Series], path: Path, subtitle: str) -> None:
         ax.set_title(phase, fontsize=10)
         ax.set_xlabel("L (input and output degree)")
         ax.set_ylabel("ms per call (median)")
-        ax.grid(True, which="both", alpha=0.3)
-        ax.legend(fontsize=8)
-    fig.suptitle(subtitle, fontsize=9)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    common.finish_figure(fig, path, subtitle, axes)
 
 
 def main(argv=None) -> int:

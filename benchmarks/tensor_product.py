@@ -281,12 +281,7 @@ def plot(panels: List[tuple], path: Path, subtitle: str) -> None:
             ax.set_title(f"{title}: {phase}", fontsize=10)
             ax.set_xlabel("L")
             ax.set_ylabel("ms per call (median)")
-            ax.grid(True, which="both", alpha=0.3)
-            ax.legend(fontsize=8)
-    fig.suptitle(subtitle, fontsize=10)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    common.finish_figure(fig, path, subtitle, list(axes.flat), fontsize=10)
 
 
 def main(argv=None) -> None:
