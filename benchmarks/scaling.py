@@ -295,29 +295,26 @@ def plot(results: dict, path: Path, title: str) -> None:
         ax2.set_ylabel("peak memory above baseline, MB")
         ax2.legend()
         ax.legend()
-    for ax, key in ((axes[0, 1], "hidden_lmax"), (axes[0, 2], "max_ell")):
-        if key in results and results[key]["rows"]:
-            s = results[key]
-            xs = [r["value"] + 1 for r in s["rows"]]
-            ax.loglog(xs, [r["median_s"] * 1e3 for r in s["rows"]], "o-",
-                      label=f"time ~ ({key}+1)^{s['time_exponent']:.2f}")
-            ax.set_xlabel(f"{key} + 1")
-            ax.set_ylabel("ms per call")
-            ax.legend()
-            axm = ax.twinx()
-            axm.loglog(xs, [r["peak_extra_mb"] for r in s["rows"]], "s--", color="C1", label="memory (MB, right)")
-            axm.legend(loc="lower right")
-    ax = axes[1, 1]
-    if "correlation" in results and results["correlation"]["rows"]:
-        s = results["correlation"]
-        xs = [r["value"] for r in s["rows"]]
-        ax.plot(xs, [r["median_s"] * 1e3 for r in s["rows"]], "o-", label=f"time ~ nu^{s['time_exponent']:.2f}")
-        ax.set_xlabel("correlation order")
+    def sweep(ax, key: str, offset: int, xlabel: str, var: str, log: bool) -> None:
+        """Time (left axis) and memory (right axis) of one parameter sweep."""
+        if key not in results or not results[key]["rows"]:
+            return
+        s = results[key]
+        xs = [r["value"] + offset for r in s["rows"]]
+        draw = "loglog" if log else "plot"
+        getattr(ax, draw)(xs, [r["median_s"] * 1e3 for r in s["rows"]], "o-",
+                          label=f"time ~ {var}^{s['time_exponent']:.2f}")
+        ax.set_xlabel(xlabel)
         ax.set_ylabel("ms per call")
         ax.legend()
         axm = ax.twinx()
-        axm.plot(xs, [r["peak_extra_mb"] for r in s["rows"]], "s--", color="C1", label="memory (MB, right)")
+        getattr(axm, draw)(xs, [r["peak_extra_mb"] for r in s["rows"]], "s--", color="C1",
+                           label="memory (MB, right)")
         axm.legend(loc="lower right")
+
+    for ax, key in ((axes[0, 1], "hidden_lmax"), (axes[0, 2], "max_ell")):
+        sweep(ax, key, 1, f"{key} + 1", f"({key}+1)", True)
+    sweep(axes[1, 1], "correlation", 0, "correlation order", "nu", False)
     ax = axes[1, 2]
     if "many_body" in results and results["many_body"]["rows"]:
         s = results["many_body"]
