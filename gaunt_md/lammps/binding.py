@@ -86,27 +86,33 @@ def _read_sections(f):
     return named
 
 
-def _dynamic_symbols(f, sections):
-    """(raw .dynsym bytes, its string table bytes) of an open ELF file."""
-    for _, s in sections:
-        if s[1] == _SHT_DYNSYM:
-            f.seek(s[4])
-            syms = f.read(s[5])
-            strtab = sections[s[6]][1]
-            f.seek(strtab[4])
-            return syms, f.read(strtab[5])
-    return b"", b""
+def _symbol_table(f, sections, index: int):
+    """(raw bytes, string table bytes) of the symbol table section at `index`."""
+    s = sections[index][1]
+    f.seek(s[4])
+    syms = f.read(s[5])
+    strtab = sections[s[6]][1]
+    f.seek(strtab[4])
+    return syms, f.read(strtab[5])
+
+
+def _named(syms: bytes, strings: bytes, symbol: str) -> List[Tuple[int, tuple]]:
+    """(index, entry) of the symbol table entries named `symbol` (entry: name, info, other,
+    section index, value, size)."""
+    target = symbol.encode() + b"\0"
+    return [(i, entry) for i, entry in enumerate(struct.iter_unpack("<IBBHQQ", syms))
+            if strings.startswith(target, entry[0])]
 
 
 def defines(path: str, symbol: str) -> bool:
     """Whether the ELF shared object at `path` exports a definition of `symbol`."""
     with open(path, "rb") as f:
-        syms, strings = _dynamic_symbols(f, _read_sections(f))
-    target = symbol.encode() + b"\0"
-    for name, _info, _other, shndx, _value, _size in struct.iter_unpack("<IBBHQQ", syms):
-        if shndx != 0 and strings.startswith(target, name):
-            return True
-    return False
+        sections = _read_sections(f)
+        index = next((i for i, (_, s) in enumerate(sections) if s[1] == _SHT_DYNSYM), None)
+        if index is None:
+            return False
+        syms, strings = _symbol_table(f, sections, index)
+    return any(entry[3] != 0 for _, entry in _named(syms, strings, symbol))
 
 
 def slot_addresses(path: str, symbol: str) -> Tuple[List[int], List[Tuple[int, int]]]:
@@ -125,15 +131,8 @@ def slot_addresses(path: str, symbol: str) -> Tuple[List[int], List[Tuple[int, i
             if dynsym[1] != _SHT_DYNSYM:
                 continue
             if s[6] not in symtab_cache:
-                f.seek(dynsym[4])
-                syms = f.read(dynsym[5])
-                strtab = sections[dynsym[6]][1]
-                f.seek(strtab[4])
-                strings = f.read(strtab[5])
-                target = symbol.encode() + b"\0"
-                wanted = {i for i in range(len(syms) // 24)
-                          if strings.startswith(target, struct.unpack_from("<I", syms, i * 24)[0])}
-                symtab_cache[s[6]] = wanted
+                syms, strings = _symbol_table(f, sections, s[6])
+                symtab_cache[s[6]] = {i for i, _ in _named(syms, strings, symbol)}
             wanted = symtab_cache[s[6]]
             if not wanted:
                 continue

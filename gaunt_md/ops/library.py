@@ -115,10 +115,11 @@ def power_projections_op(x: Tensor, correlation: int, lmax_out: int, method: str
     out_shape = lead + (correlation, sh_dim(lmax_out))
     if x2.shape[0] == 0:
         return x.new_zeros(out_shape)
-    dense_size = sh_dim(lmax * max(correlation - 1, 1)) * x.shape[-1] * sh_dim(max(lmax_out, lmax * correlation))
+    power_degree = lmax * max(correlation - 1, 1)  # highest power the dense route expands
+    dense_size = sh_dim(power_degree) * x.shape[-1] * sh_dim(max(lmax_out, lmax * correlation))
     runners = {
         m: (lambda m=m: _powers_2d(x2, correlation, lmax_out, m))
-        for m in autotune.candidates(x.device, dense_size, False, lmax * max(correlation - 1, 1))
+        for m in autotune.candidates(x.device, dense_size, False, power_degree)
     }
     chosen = _resolve(method, "powers", x2.shape[0], (x.shape[-1], correlation, lmax_out), x, runners)
     return _powers_2d(x2, correlation, lmax_out, chosen).reshape(out_shape)
@@ -173,10 +174,11 @@ def power_vjp_op(x: Tensor, coeffs: Tensor, method: str) -> Tensor:
     if x2.shape[0] == 0:
         return torch.zeros_like(x)
     correlation = coeffs.shape[-2]
-    dense_size = sh_dim(lmax * max(correlation - 1, 1)) * coeffs.shape[-1] * x.shape[-1]
+    power_degree = lmax * max(correlation - 1, 1)  # highest power the dense route expands
+    dense_size = sh_dim(power_degree) * coeffs.shape[-1] * x.shape[-1]
     runners = {
         m: (lambda m=m: _vjp_2d(x2, c2, m))
-        for m in autotune.candidates(x.device, dense_size, True, lmax * max(correlation - 1, 1))
+        for m in autotune.candidates(x.device, dense_size, True, power_degree)
     }
     chosen = _resolve(method, "vjp", x2.shape[0], (x.shape[-1], correlation, lmax_c), x, runners)
     return _vjp_2d(x2, c2, chosen).reshape(x.shape)
@@ -235,10 +237,11 @@ def many_body_op(x: Tensor, weights: Tensor, species: Tensor, lmax_out: int, met
         return x.new_zeros(x.shape[:2] + (sh_dim(lmax_out),))
     lmax = degree_from_dim(x.shape[-1])
     correlation = weights.shape[-1]
-    dense_size = sh_dim(lmax * max(correlation - 1, 1)) * x.shape[-1] * sh_dim(max(lmax_out, lmax * correlation))
+    power_degree = lmax * max(correlation - 1, 1)  # highest power the dense route expands
+    dense_size = sh_dim(power_degree) * x.shape[-1] * sh_dim(max(lmax_out, lmax * correlation))
     runners = {
         m: (lambda m=m: _many_body(x, weights, species, lmax_out, m))
-        for m in autotune.candidates(x.device, dense_size, True, lmax * max(correlation - 1, 1))
+        for m in autotune.candidates(x.device, dense_size, True, power_degree)
     }
     chosen = _resolve(method, "many_body", x.shape[0] * x.shape[1],
                       (x.shape[-1], correlation, lmax_out), x, runners)

@@ -23,8 +23,6 @@ def same_kind(a: torch.Tensor, b: torch.Tensor, names: str) -> None:
         raise ValueError(f"{names} are on different devices ({a.device} and {b.device})")
 
 
-
-
 def lmax_out(value: int) -> None:
     if not isinstance(value, int) or value < 0:
         raise ValueError(f"lmax_out must be a non-negative integer, got {value!r}")
