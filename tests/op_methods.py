@@ -8,7 +8,7 @@ from gaunt_md.ops import triton_usable
 
 def _methods():
     cuda = torch.cuda.is_available() and triton_usable(torch.device("cuda"))
-    return ["dense", "fourier", "grid", "auto",
+    return ["dense", "fourier", "grid", "sht", "auto",
             pytest.param("triton", marks=pytest.mark.skipif(not cuda, reason="needs CUDA and triton"))]
 
 

@@ -7,6 +7,8 @@ from typing import List
 import torch
 from torch import nn
 
+from ..ops.conv import silu_mlp
+
 
 class BesselBasis(nn.Module):
     """sqrt(2/r_max) sin(n pi r / r_max) / r, n = 1..num_basis (frequencies trainable)."""
@@ -54,10 +56,11 @@ class RadialMLP(nn.Module):
         self.net = nn.Sequential(*layers)
 
     def forward(self, features: torch.Tensor) -> torch.Tensor:
-        return self.net(features)
+        return silu_mlp(features, self.weights())
 
     def weights(self) -> List[torch.Tensor]:
-        """The Linear weights in order (the fused convolution applies the MLP itself)."""
+        """The Linear weights in order: forward and the fused convolution both run silu_mlp on them
+        (the SiLU modules in `net` only keep the checkpoint layout)."""
         out: List[torch.Tensor] = []
         for layer in self.net:
             if hasattr(layer, "weight"):

@@ -7,7 +7,8 @@ many_body_product(x, weights, species, lmax_out)
 power_projections(x, correlation, lmax_out)
                                  the projections of f^nu themselves
 method: "auto" (measured fastest), "dense" (reference), "fourier" (the paper's 2D-FFT route),
-"grid" (sphere quadrature), "triton" (fused GPU kernels).
+"grid" (sphere quadrature, dense transforms), "sht" (sphere quadrature, separable O(L^3)
+transforms), "triton" (fused GPU kernels).
 """
 from __future__ import annotations
 

@@ -18,7 +18,7 @@ _DENSE_LIMIT = 4_000_000  # Gaunt tensor entries beyond which the O(L^6) route i
 def candidates(device: torch.device, dense_size: int, has_triton_kernel: bool,
                dense_degree: int = 0) -> Sequence[str]:
     """dense_degree: the highest degree of the Gaunt coefficients the dense route would need."""
-    methods = ["grid", "fourier"]
+    methods = ["grid", "sht", "fourier"]
     if dense_size <= _DENSE_LIMIT and dense_degree <= MAX_DEGREE:
         methods.append("dense")
     if has_triton_kernel and device.type == "cuda" and triton_usable(device):

@@ -8,8 +8,6 @@ The dense route is the reference; all routes are exact and agree to rounding.
 """
 from __future__ import annotations
 
-import types
-
 import torch
 
 from . import dense, fourier, grid
@@ -17,9 +15,10 @@ from . import dense, fourier, grid
 BACKENDS = {
     "dense": dense,
     "fourier": fourier,
-    "grid": grid,
+    "grid": grid.GRID,
+    "sht": grid.SEPARABLE,
 }
-METHODS = ("auto", "dense", "fourier", "grid", "triton")
+METHODS = ("auto", "dense", "fourier", "grid", "sht", "triton")
 
 
 def triton_usable(device: torch.device) -> bool:
@@ -35,7 +34,7 @@ def check_method(method: str) -> None:
         raise ValueError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}")
 
 
-def backend(method: str, device: torch.device) -> types.ModuleType:
+def backend(method: str, device: torch.device):
     """PyTorch backend module for a resolved method ('triton' falls back to 'grid' for the
     computations it has no kernel for)."""
     if method == "triton":
@@ -44,5 +43,5 @@ def backend(method: str, device: torch.device) -> types.ModuleType:
                 "method='triton' needs a CUDA device with triton installed "
                 "(or TRITON_INTERPRET=1 for CPU tensors)"
             )
-        return grid
+        return grid.GRID
     return BACKENDS[method]

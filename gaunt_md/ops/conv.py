@@ -77,11 +77,15 @@ def default_block_size(rows: int, channels: int, device_type: str = "cpu") -> in
     return int(min(4096, max(16, (1 << 18) // max(1, rows * channels))))
 
 
-def _radial_weights(radial: Tensor, weights: List[Tensor], channels: int) -> Tensor:
-    z = radial
+def silu_mlp(z: Tensor, weights: List[Tensor]) -> Tensor:
+    """The radial MLP (nn.RadialMLP runs this too): bias-free linears, SiLU between them."""
     for w in weights[:-1]:
         z = F.silu(F.linear(z, w))
-    return F.linear(z, weights[-1]).view(radial.shape[0], -1, channels)  # [B, P, C]
+    return F.linear(z, weights[-1])
+
+
+def _radial_weights(radial: Tensor, weights: List[Tensor], channels: int) -> Tensor:
+    return silu_mlp(radial, weights).view(radial.shape[0], -1, channels)  # [B, P, C]
 
 
 def _messages(xb: Tensor, radial: Tensor, sh: Tensor, weights: List[Tensor], coupling: Tensor,

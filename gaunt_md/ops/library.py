@@ -191,14 +191,22 @@ def _(x, coeffs, method):
 
 def _vjp_setup(ctx, inputs, output):
     ctx.save_for_backward(inputs[0], inputs[1])
+    ctx.method = inputs[2]
 
 
 def _vjp_backward(ctx, grad):
-    from . import grid
+    """Second derivatives (force training) by a grid route: the separable one where asked for
+    or, under 'auto', where it is the faster of the two."""
+    from .grid import GRID, SEPARABLE
     x, coeffs = ctx.saved_tensors
     x2 = x.reshape(-1, x.shape[-1])
     c2 = coeffs.reshape(-1, coeffs.shape[-2], coeffs.shape[-1])
-    gx, gc = grid.vjp_backward(x2, c2, grad.reshape(x2.shape))
+    g2 = grad.reshape(x2.shape)
+    routes = {"grid": GRID, "sht": SEPARABLE}
+    runners = {m: (lambda r=r: r.vjp_backward(x2, c2, g2)) for m, r in routes.items()}
+    chosen = _resolve(ctx.method, "vjp_backward", x2.shape[0], (x.shape[-1],) + tuple(coeffs.shape[-2:]), x,
+                      runners)
+    gx, gc = routes.get(chosen, GRID).vjp_backward(x2, c2, g2)
     return gx.reshape(x.shape), gc.reshape(coeffs.shape), None
 
 

@@ -17,7 +17,7 @@ from tqdm.auto import tqdm
 
 from ..nn import GauntMACE, ModelConfig, count_parameters
 from .checkpoint import DTYPES, read_checkpoint, save_checkpoint
-from .config import TrainConfig
+from .config import TrainConfig, config_from_dict
 from .dataset import PreparedData, batches, prepare_data
 from .evaluate import evaluate
 from .loss import weighted_loss
@@ -121,6 +121,19 @@ class Trainer:
         self.history = json.loads(state["history"])
         self.elapsed_before = state["elapsed_s"]
         self.log(f"resumed from {path} after epoch {self.epoch}")
+        before = _stage(config_from_dict(json.loads(state["train_config"])), self.epoch)
+        now = _stage(self.cfg, self.epoch)
+        if (before.energy_weight, before.forces_weight) != (now.energy_weight, now.forces_weight):
+            self._restart_bookkeeping()
+            self.log(f"loss weights changed since the checkpoint (energy {before.energy_weight:g} -> "
+                     f"{now.energy_weight:g}, forces {before.forces_weight:g} -> {now.forces_weight:g}): "
+                     f"best model, early stopping and LR plateau count afresh")
+
+    def _restart_bookkeeping(self) -> None:
+        """Validation losses under different loss weights do not compare: start the best-model,
+        early-stopping and LR-plateau bookkeeping afresh."""
+        self.best, self.stale = float("inf"), 0
+        self.scheduler.best, self.scheduler.num_bad_epochs = self.scheduler.mode_worse, 0
 
     def set_lr(self, lr: float) -> None:
         """Learning rate from now on (the plateau scheduler goes on lowering it from there)."""
@@ -135,10 +148,7 @@ class Trainer:
             if stage.lr is not None:
                 for group in self.optimizer.param_groups:
                     group["lr"] = stage.lr
-            # validation losses of the two stages have different weights and do not compare:
-            # start the best-model, early-stopping and LR-plateau bookkeeping afresh
-            self.best, self.stale = float("inf"), 0
-            self.scheduler.best, self.scheduler.num_bad_epochs = self.scheduler.mode_worse, 0
+            self._restart_bookkeeping()
             self.log(f"stage two from epoch {self.epoch + 1}: energy weight {stage.energy_weight}, "
                      f"forces weight {stage.forces_weight}, lr {stage.lr}")
         self.model.train()

@@ -74,14 +74,14 @@ def test_matches_naive_reference(method, dtype, relative_error):
     assert not failures, f"{method} disagrees with the naive reference: " + ", ".join(failures)
 
 
-@pytest.mark.parametrize("method", ["fourier", "grid", "auto"])
+@pytest.mark.parametrize("method", ["fourier", "grid", "sht", "auto"])
 def test_agrees_with_dense_method(method):
     x, weights = _inputs(4, 4, 4, seed=9)
     dense = many_body_product(x, weights, SPECIES, 4, method="dense")
     torch.testing.assert_close(many_body_product(x, weights, SPECIES, 4, method=method), dense, atol=1e-11, rtol=0)
 
 
-@pytest.mark.parametrize("method", ["dense", "fourier", "grid", "auto"])
+@pytest.mark.parametrize("method", ["dense", "fourier", "grid", "sht", "auto"])
 @pytest.mark.parametrize("lmax, correlation, lmax_out", [(1, 1, 2), (2, 3, 4), (3, 2, 1), (4, 4, 3)])
 def test_power_projections(method, lmax, correlation, lmax_out):
     x = torch.randn(2, 3, sh_dim(lmax), dtype=torch.float64, generator=torch.Generator().manual_seed(lmax))
@@ -107,7 +107,7 @@ def test_gradcheck(method):
     assert not weights.grad[1].any()  # weights of an absent species get no gradient
 
 
-@pytest.mark.parametrize("method", ["dense", "fourier", "grid"])
+@pytest.mark.parametrize("method", ["dense", "fourier", "grid", "sht"])
 def test_power_projections_gradcheck(method):
     x = torch.randn(2, sh_dim(2), dtype=torch.float64, requires_grad=True)
     fn = functools.partial(power_projections, correlation=3, lmax_out=2, method=method)

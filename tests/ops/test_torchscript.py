@@ -59,7 +59,7 @@ def _energy_forces_and_second(module, vectors, y):
     return [energy.detach(), forces.detach(), *second]
 
 
-METHODS = ["dense", "fourier", "grid"]
+METHODS = ["dense", "fourier", "grid", "sht"]
 pytestmark = pytest.mark.filterwarnings("ignore:`torch.jit.*` is deprecated:DeprecationWarning")
 
 

@@ -211,3 +211,19 @@ def test_float32_trains(no_plots, write_config, gaunt_md, log_rows, tmp_path):
     assert all(v.dtype == torch.float32 for v in state["model_state"].values() if v.is_floating_point())
     row, = log_rows(tmp_path / "run")
     assert all(row[c] == row[c] and row[c] < float("inf") for c in METRIC_COLUMNS)
+
+
+def test_resume_with_new_loss_weights_restarts_the_bookkeeping(no_plots, write_config, gaunt_md, log_rows,
+                                                               tmp_path, capsys):
+    """Resuming under other loss weights (a further fine-tuning stage): the first epoch after the
+    change becomes the new best, whatever the old validation losses were."""
+    config = write_config(tmp_path, optim={"max_epochs": 2})
+    assert gaunt_md("train", config, "--max-epochs", 1) == 0
+    capsys.readouterr()
+    heavier = write_config(tmp_path, optim={"max_epochs": 2, "energy_weight": 1e6})
+    assert gaunt_md("train", heavier, "--resume") == 0
+    assert "loss weights changed since the checkpoint" in capsys.readouterr().out
+    rows = log_rows(tmp_path / "run")
+    assert rows[1]["valid_loss"] > rows[0]["valid_loss"], "the heavier energy weight should raise the loss"
+    best = read_checkpoint(tmp_path / "run" / "best.pt")
+    assert best["epoch"] == 2 and best["best"] == pytest.approx(rows[1]["valid_loss"])
