@@ -23,6 +23,8 @@ class ModelConfig:
     scale: float = 1.0                        # initial energy scale (learned)
     shift: float = 0.0                        # initial per-atom energy shift (learned)
     gaunt_method: str = "auto"                # route of the many-body product
+    core_radii: Dict[str, float] = field(default_factory=dict)  # "Z1-Z2" -> r_core (A); see repulsion.py
+    core_stiffness: float = 100.0             # k of the core repulsion k (r_core - r)^3 (eV/A^3)
 
     def to_dict(self) -> dict:
         d = asdict(self)
@@ -47,6 +49,10 @@ class ModelConfig:
             raise ValueError("correlation and num_interactions must be >= 1")
         if self.r_max <= 0:
             raise ValueError("r_max must be positive")
+        for key, radius in self.core_radii.items():
+            parts = key.split("-")
+            if len(parts) != 2 or not all(p.isdigit() for p in parts) or not 0 <= float(radius) < self.r_max:
+                raise ValueError(f"core_radii: expected 'Z1-Z2': radius in [0, r_max), got {key!r}: {radius!r}")
         missing = [z for z in self.atomic_numbers if self.e0s and z not in self.e0s]
         if missing:
             raise ValueError(f"e0s missing for atomic numbers {missing}")

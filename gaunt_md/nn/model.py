@@ -14,6 +14,7 @@ from .interaction import GauntInteraction
 from .linear import DegreeLinear, SpeciesDegreeLinear
 from .product import GauntProductBasis
 from .radial import BesselBasis, PolynomialCutoff
+from .repulsion import CoreRepulsion
 from .readout import LinearReadout, MLPReadout
 
 
@@ -80,6 +81,7 @@ class GauntMACE(nn.Module):
             lmax_in = lmax_out
         self.layers = nn.ModuleList(layers)
         self.readouts = nn.ModuleList(readouts)
+        self.core_repulsion = CoreRepulsion(cfg.atomic_numbers, cfg.core_radii, cfg.core_stiffness)
         self.to(torch.float64)
 
     def node_energies(self, vectors: torch.Tensor, species: torch.Tensor, edge_index: torch.Tensor) -> torch.Tensor:
@@ -101,7 +103,10 @@ class GauntMACE(nn.Module):
             h = layer(h, species, one_hot, edge_sh, radial, edge_index)
             with record_function("gaunt_md.linear_readout"):
                 interaction_energy = interaction_energy + readout(h)
-        return self.e0[species] + self.shift * density * self.inv_avg_neighbors + self.scale * interaction_energy
+        with record_function("gaunt_md.radial_basis"):
+            repulsion = self.core_repulsion(lengths.squeeze(-1), species, edge_index)
+        return (self.e0[species] + self.shift * density * self.inv_avg_neighbors + self.scale * interaction_energy
+                + repulsion)
 
     @torch.jit.export
     def forward_local(self, positions: torch.Tensor, species: torch.Tensor, edge_index: torch.Tensor,

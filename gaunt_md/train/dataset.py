@@ -12,6 +12,7 @@ from ..data import (
     read_labelled_structures, train_valid_split,
 )
 from ..nn.radial import PolynomialCutoff
+from ..nn.repulsion import pair_key
 from .checkpoint import DTYPES
 
 
@@ -24,6 +25,7 @@ class PreparedData:
     avg_num_neighbors: float
     scale: float
     shift: float
+    closest_pairs: Dict[str, float]  # "Z1-Z2" -> shortest distance of that pair in the training graphs
 
 
 def _graphs(frames, species, r_max: float, cfg, desc: str) -> List:
@@ -61,7 +63,7 @@ def prepare_data(cfg, log=print) -> PreparedData:
     valid = _graphs(valid_frames, species, r_max, cfg, "valid graphs")
     avg_nb, shift, scale = _statistics(train, e0s, species, r_max, int(cfg.model.get("cutoff_p", 5)))
     log(f"data: avg neighbours {avg_nb:.2f}, shift {shift:.4f} eV/atom, scale {scale:.4f} eV/A")
-    return PreparedData(train, valid, species, e0s, avg_nb, scale, shift)
+    return PreparedData(train, valid, species, e0s, avg_nb, scale, shift, _closest_pairs(train, species))
 
 
 def _statistics(graphs: List, e0s: Dict[int, float], species: SpeciesTable, r_max: float, cutoff_p: int):
@@ -81,6 +83,16 @@ def _statistics(graphs: List, e0s: Dict[int, float], species: SpeciesTable, r_ma
     forces = torch.cat([g.forces.reshape(-1).double() for g in graphs if g.forces is not None])
     scale = float(forces.pow(2).mean().sqrt()) if forces.numel() else 1.0
     return avg_nb, shift, scale if scale > 0 else 1.0
+
+
+def _closest_pairs(graphs: List, species: SpeciesTable) -> Dict[str, float]:
+    n = len(species.atomic_numbers)
+    closest = torch.full((n * n,), float("inf"), dtype=torch.float64)
+    for g in graphs:
+        pair = g.species[g.edge_index[0]] * n + g.species[g.edge_index[1]]
+        closest = closest.scatter_reduce(0, pair, _edge_lengths(g), reduce="amin")
+    z = species.atomic_numbers
+    return {pair_key(z[k // n], z[k % n]): float(closest[k]) for k in range(n * n) if closest[k] < float("inf")}
 
 
 def _edge_lengths(g) -> torch.Tensor:

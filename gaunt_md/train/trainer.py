@@ -44,12 +44,19 @@ def _seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
+CORE_RADIUS_FRACTION = 0.95  # core_radii "auto": this fraction of each pair's shortest distance in the data
+
+
 def build_model(cfg: TrainConfig, data: PreparedData) -> GauntMACE:
     options = dict(cfg.model)
     options.update(
         atomic_numbers=data.species.atomic_numbers, e0s=data.e0s,
         avg_num_neighbors=data.avg_num_neighbors, scale=data.scale, shift=data.shift,
     )
+    if options.get("core_radii", "auto") == "auto":
+        options["core_radii"] = {k: CORE_RADIUS_FRACTION * r for k, r in data.closest_pairs.items()}
+    elif options["core_radii"] in (None, False):
+        options["core_radii"] = {}
     return GauntMACE(ModelConfig.from_dict(options)).to(DTYPES[cfg.dtype])
 
 
@@ -67,6 +74,9 @@ class Trainer:
         self.data = prepare_data(cfg, log=log)
         self.model = build_model(cfg, self.data).to(self.device)
         log(f"model: {count_parameters(self.model):,} trainable parameters")
+        radii = self.model.config["core_radii"]
+        if radii:
+            log("core repulsion below (A): " + ", ".join(f"{k} {r:.3f}" for k, r in sorted(radii.items())))
         o = cfg.optim
         self.optimizer = torch.optim.Adam(
             self.model.parameters(), lr=o.lr, weight_decay=o.weight_decay, amsgrad=o.optimizer == "amsgrad"

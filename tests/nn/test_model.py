@@ -358,3 +358,25 @@ class TestBodyOrder4Dense(ModelChecks):
 class TestHigherDegreeFourier(ModelChecks):
     """Edge harmonics to l = 3, l <= 2 hidden features, the 2D-Fourier route."""
     config = dict(max_ell=3, hidden_lmax=2, correlation=2, r_max=4.2, gaunt_method="fourier")
+
+
+CORE_RADII = {f"{a}-{b}": 1.3 for i, a in enumerate(ATOMIC_NUMBERS) for b in ATOMIC_NUMBERS[i:]}
+
+
+class TestCoreRepulsion(ModelChecks):
+    """The core repulsion switched on with radii that bonds in the test structures fall inside,
+    on the grid route: every invariant above must hold with the pair term active."""
+    config = dict(max_ell=2, hidden_lmax=1, correlation=3, r_max=4.0, gaunt_method="grid", core_radii=CORE_RADII,
+                  core_stiffness=40.0)
+
+    def test_pair_term_is_exactly_k_depth_cubed(self, model64):
+        """Same weights with and without the repulsion: the difference is sum k (r_core - r)^3,
+        zero for a pair outside r_core, and split half and half between the two atoms."""
+        plain = copy.deepcopy(model64)
+        plain.core_repulsion.enabled = False
+        for r, expected in [(1.0, 40.0 * 0.3**3), (1.2, 40.0 * 0.1**3), (1.31, 0.0), (2.0, 0.0)]:
+            dimer = Atoms("CH", positions=[[0, 0, 0], [r, 0, 0]])
+            g = graph(dimer, model64.r_max)
+            difference = evaluate(model64, g, forces=False)["node_energy"] - evaluate(plain, g, forces=False)["node_energy"]
+            torch.testing.assert_close(difference, torch.full((2,), expected / 2, dtype=torch.float64),
+                                       rtol=1e-12, atol=1e-12)

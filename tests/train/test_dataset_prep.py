@@ -174,3 +174,31 @@ def test_validation_file_with_an_unknown_element(alien_file, write_config, gaunt
     assert gaunt_md("train", write_config(tmp_path, data={"valid_file": str(alien_file)})) == 2
     err = capsys.readouterr().err
     assert "Si" in err and "it knows H, C, N, O" in err
+
+
+def test_closest_pairs_and_automatic_core_radii(write_config, tmp_path):
+    """The shortest distance of every species pair over the training frames (checked against
+    ASE's all-pairs distances), and the model built from them walls off 0.95 of it."""
+    from gaunt_md.train.trainer import CORE_RADIUS_FRACTION, build_model
+    cfg = load_config(write_config(tmp_path))
+    data = prepare_data(cfg, **quiet)
+    frames = ase.io.read(cfg.data.train_file, ":")
+    train_positions = {tuple(np.round(g.positions[0].tolist(), 6)) for g in data.train}
+    expected = {}
+    for atoms in frames:
+        if tuple(np.round(atoms.positions[0], 6)) not in train_positions:
+            continue  # a validation frame
+        d = atoms.get_all_distances(mic=True)
+        z = atoms.numbers
+        for i in range(len(atoms)):
+            for j in range(i + 1, len(atoms)):
+                key = f"{min(z[i], z[j])}-{max(z[i], z[j])}"
+                expected[key] = min(expected.get(key, np.inf), d[i, j])
+    expected = {k: v for k, v in expected.items() if v < float(cfg.model.get("r_max", 5.0))}
+    assert data.closest_pairs.keys() == expected.keys()
+    for key, value in expected.items():
+        assert data.closest_pairs[key] == pytest.approx(value, rel=1e-6), key
+    model = build_model(cfg, data)
+    assert model.config["core_radii"] == pytest.approx({k: CORE_RADIUS_FRACTION * v for k, v in expected.items()})
+    cfg.model["core_radii"] = None
+    assert not build_model(cfg, data).core_repulsion.enabled
