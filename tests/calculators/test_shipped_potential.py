@@ -1,6 +1,6 @@
 """The potential shipped in potentials/: it loads, knows 3BPA's elements and holds the
 shipped start geometry at a minimum, and conserves energy in NVE near that minimum.  (Not at
-300 K: from seed-0 velocities the molecule falls into a hole of this potential within 30 fs;
+300 K: from seed-0 velocities the molecule falls into a hole of this potential within 0.1 ps;
 see potentials/gaunt_mace_3bpa.md.)"""
 from __future__ import annotations
 
