@@ -2,10 +2,10 @@
 quadrature back; exact for band-limited inputs.
 
 Two ways between coefficients and grid values, one route each:
-  GRID ("grid"): dense synthesis/analysis matrices, O(L^4) per row in a few large matmuls --
-      fastest at small L;
+  GRID ("grid"): dense synthesis/analysis matrices, O(L^4) per row in a few large matmuls;
   SEPARABLE ("sht"): Legendre sums per azimuthal function, then a Fourier sum in phi
-      (so3.separable), O(L^3) per row -- fastest at large L.
+      (so3.separable), O(L^3) per row, but small batched matmuls: on a 2-core CPU it stays
+      slower than GRID up to at least L = 8 (benchmarks/README.md); `auto` times both.
 """
 from __future__ import annotations
 
