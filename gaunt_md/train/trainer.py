@@ -146,9 +146,12 @@ class Trainer:
         self.scheduler.best, self.scheduler.num_bad_epochs = self.scheduler.mode_worse, 0
 
     def set_lr(self, lr: float) -> None:
-        """Learning rate from now on (the plateau scheduler goes on lowering it from there)."""
+        """Learning rate from now on. The plateau scheduler counts afresh from here (it goes on
+        lowering the rate once the new rate stops improving), so a re-warmed rate is not cut back
+        at once for not beating the best loss of the lower rate; the best model is kept."""
         for group in self.optimizer.param_groups:
             group["lr"] = lr
+        self.scheduler.best, self.scheduler.num_bad_epochs = self.scheduler.mode_worse, 0
         self.log(f"learning rate set to {lr:g}")
 
     # -- loop -----------------------------------------------------------------------------

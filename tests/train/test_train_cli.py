@@ -139,6 +139,23 @@ def test_lr_override_on_resume(no_plots, write_config, gaunt_md, log_rows, tmp_p
     assert float(rows[0]["lr"]) == 0.01 and float(rows[1]["lr"]) == 0.00025
 
 
+def test_lr_override_restarts_the_plateau_count_but_keeps_the_best(no_plots, write_config, tmp_path):
+    """A re-warmed LR must not be cut back at once for not beating the loss reached at the lower
+    rate, while best.pt still only changes when the validation loss improves on it."""
+    from gaunt_md.train.config import load_config
+
+    cfg = load_config(write_config(tmp_path, num_threads=None, optim={"lr": 0.0, "max_epochs": 3}))
+    trainer = trainer_module.Trainer(cfg, log=lambda *_: None)
+    trainer.run()
+    assert trainer.scheduler.num_bad_epochs == 2 and trainer.stale == 2
+    best = trainer.best
+    resumed = trainer_module.Trainer(cfg, resume=True, log=lambda *_: None)
+    resumed.set_lr(0.002)
+    assert resumed.scheduler.num_bad_epochs == 0 and resumed.scheduler.best == float("inf")
+    assert resumed.best == best and resumed.stale == 2
+    assert all(group["lr"] == 0.002 for group in resumed.optimizer.param_groups)
+
+
 def test_resume_keeps_the_early_stopping_count(no_plots, write_config, gaunt_md, log_rows, tmp_path):
     """lr 0, patience 3: epochs 2, 3, 4 do not improve, so the run stops after epoch 4 whether
     or not it was interrupted after epoch 2 (one stale epoch already counted)."""
