@@ -23,6 +23,8 @@ class ModelConfig:
     scale: float = 1.0                        # initial energy scale (learned)
     shift: float = 0.0                        # initial per-atom energy shift (learned)
     gaunt_method: str = "auto"                # route of the many-body product
+    product_basis: str = "power"              # "power": A^nu per channel (fast op); "factors":
+                                              # products of nu linearly mixed copies of A
     core_radii: Dict[str, float] = field(default_factory=dict)  # "Z1-Z2" -> r_core (A); see repulsion.py
     core_stiffness: float = 100.0             # k of the core repulsion k (r_core - r)^3 (eV/A^3)
 
@@ -47,6 +49,8 @@ class ModelConfig:
             raise ValueError("atomic_numbers must list at least one element")
         if self.correlation < 1 or self.num_interactions < 1:
             raise ValueError("correlation and num_interactions must be >= 1")
+        if self.product_basis not in ("power", "factors"):
+            raise ValueError(f"product_basis must be 'power' or 'factors', got {self.product_basis!r}")
         if self.r_max <= 0:
             raise ValueError("r_max must be positive")
         for key, radius in self.core_radii.items():

@@ -12,6 +12,7 @@ from torch.profiler import record_function
 from .config import ModelConfig
 from .interaction import GauntInteraction
 from .linear import DegreeLinear, SpeciesDegreeLinear
+from .factor_product import GauntFactorProductBasis
 from .product import GauntProductBasis
 from .radial import BesselBasis, PolynomialCutoff
 from .repulsion import CoreRepulsion
@@ -28,7 +29,10 @@ class GauntLayer(nn.Module):
             cfg.channels, lmax_in, cfg.max_ell, cfg.max_ell, cfg.num_bessel, list(cfg.radial_hidden),
             cfg.avg_num_neighbors,
         )
-        self.product = GauntProductBasis(cfg.channels, lmax_out, cfg.correlation, num_species, cfg.gaunt_method)
+        if cfg.product_basis == "factors":
+            self.product = GauntFactorProductBasis(cfg.channels, cfg.max_ell, lmax_out, cfg.correlation, num_species)
+        else:
+            self.product = GauntProductBasis(cfg.channels, lmax_out, cfg.correlation, num_species, cfg.gaunt_method)
         self.linear = DegreeLinear(cfg.channels, cfg.channels, lmax_out)
         self.has_skip = skip
         # the first layer has no skip: build none, or its weights would be trained (and counted) in vain

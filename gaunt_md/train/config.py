@@ -50,6 +50,8 @@ class TrainConfig:
     dtype: str = "float64"                # float32 | float64
     device: str = "cpu"
     num_threads: Optional[int] = None
+    init_from: Optional[str] = None       # checkpoint whose weights (EMA ones if kept) start the
+                                          # model: same names and shapes; new ones keep their init
     data: DataConfig = field(default_factory=DataConfig)
     optim: OptimConfig = field(default_factory=OptimConfig)
     model: dict = field(default_factory=dict)  # gaunt_md.nn.ModelConfig options (atomic_numbers,

@@ -84,6 +84,8 @@ class Trainer:
         self.scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
             self.optimizer, factor=o.scheduler_factor, patience=o.scheduler_patience
         )
+        if cfg.init_from and not resume:
+            self._init_from(cfg.init_from)
         self.ema = (
             AveragedModel(self.model, multi_avg_fn=get_ema_multi_avg_fn(o.ema_decay), use_buffers=True)
             if o.ema_decay > 0 else None
@@ -138,6 +140,44 @@ class Trainer:
             self.log(f"loss weights changed since the checkpoint (energy {before.energy_weight:g} -> "
                      f"{now.energy_weight:g}, forces {before.forces_weight:g} -> {now.forces_weight:g}): "
                      f"best model, early stopping and LR plateau count afresh")
+
+    def _init_from(self, path: str) -> None:
+        state = read_checkpoint(path)
+        source = state["ema_model_state"] or state["model_state"]
+        own = self.model.state_dict()
+        clash = [k for k, v in source.items() if k in own and own[k].shape != v.shape]
+        if clash:
+            raise ValueError(f"init_from {path}: different shapes for {', '.join(clash[:5])} "
+                             f"(the model options must match, except for new parts)")
+        matched = {k: v for k, v in source.items() if k in own}
+        if not matched:
+            raise ValueError(f"init_from {path}: no weight of this model is in the checkpoint")
+        self.model.load_state_dict(matched, strict=False)
+        moments = self._carry_optimizer_moments(state)
+        fresh = sorted(k for k in own if k not in source)
+        self.log(f"weights from {path} (epoch {state['epoch']}), optimizer moments for {moments} tensors"
+                 + (f"; kept initial values: {', '.join(fresh)}" if fresh else ""))
+
+    def _carry_optimizer_moments(self, state: dict) -> int:
+        """Adam moments of the shared parameters, matched by name: a fresh Adam's first steps move
+        every parameter by about the learning rate, which wrecks converged weights (the energy
+        shift first).  Parameters new to this model start with fresh moments."""
+        saved = state.get("optimizer_state")
+        if not saved or not saved.get("state"):
+            return 0
+        source_names = [name for name, _ in GauntMACE(ModelConfig.from_dict(state["model_config"])).named_parameters()]
+        index = {name: i for i, name in enumerate(source_names)}
+        count = 0
+        for name, param in self.model.named_parameters():
+            moments = saved["state"].get(index.get(name, -1))
+            if moments is None or moments["exp_avg"].shape != param.shape:
+                continue
+            self.optimizer.state[param] = {
+                k: (v.to(device=param.device, dtype=param.dtype) if v.dim() > 0 else v.clone())
+                for k, v in moments.items()
+            }
+            count += 1
+        return count
 
     def _restart_bookkeeping(self) -> None:
         """Validation losses under different loss weights do not compare: start the best-model,

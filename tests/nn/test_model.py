@@ -380,3 +380,19 @@ class TestCoreRepulsion(ModelChecks):
             difference = evaluate(model64, g, forces=False)["node_energy"] - evaluate(plain, g, forces=False)["node_energy"]
             torch.testing.assert_close(difference, torch.full((2,), expected / 2, dtype=torch.float64),
                                        rtol=1e-12, atol=1e-12)
+
+
+class TestFactorProductBasis(ModelChecks):
+    """The factor product basis with random (non-identity) factor maps."""
+    config = dict(max_ell=2, hidden_lmax=1, correlation=3, r_max=4.0, product_basis="factors")
+
+    @pytest.fixture(scope="class")
+    @classmethod
+    def model64(cls) -> GauntMACE:
+        torch.manual_seed(0)
+        model = GauntMACE(ModelConfig(**COMMON, **cls.config))
+        with torch.no_grad():
+            for layer in model.layers:
+                w = layer.product.factor_weights
+                w.copy_(torch.randn(w.shape, dtype=w.dtype) / w.shape[-1] ** 0.5)
+        return model

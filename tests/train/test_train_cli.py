@@ -244,3 +244,37 @@ def test_resume_with_new_loss_weights_restarts_the_bookkeeping(no_plots, write_c
     assert rows[1]["valid_loss"] > rows[0]["valid_loss"], "the heavier energy weight should raise the loss"
     best = read_checkpoint(tmp_path / "run" / "best.pt")
     assert best["epoch"] == 2 and best["best"] == pytest.approx(rows[1]["valid_loss"])
+
+
+def test_init_from_a_power_basis_run_with_factors(trained_run, write_config, tmp_path):
+    """A factor-product model started from a power-basis checkpoint predicts what that
+    checkpoint's (EMA) model predicts: the shared weights and their Adam moments are copied, the
+    new factor maps start as the identity with fresh moments.  A model option that changes a shared shape is a clear error."""
+    from gaunt_md.train.checkpoint import model_from_checkpoint
+    from gaunt_md.train.config import load_config
+
+    source = trained_run / "best.pt"
+    cfg = load_config(write_config(tmp_path, num_threads=None, init_from=str(source),
+                                   model={"product_basis": "factors"}))
+    trainer = trainer_module.Trainer(cfg, log=lambda *_: None)
+    reference = model_from_checkpoint(source)
+    batch = next(iter(trainer_module.batches(trainer.data.valid, 4, torch.Generator().manual_seed(0))))
+    args = (batch.positions, batch.species, batch.edge_index, batch.shifts, batch.batch, batch.cell,
+            batch.num_graphs, True)
+    ours, theirs = trainer.model(*args), reference(*args)
+    torch.testing.assert_close(ours["energy"], theirs["energy"], rtol=1e-12, atol=1e-10)
+    torch.testing.assert_close(ours["forces"], theirs["forces"], rtol=1e-10, atol=1e-10)
+
+    saved = read_checkpoint(source)["optimizer_state"]["state"]
+    names = [name for name, _ in reference.named_parameters()]
+    for name, param in trainer.model.named_parameters():
+        if name in names:
+            torch.testing.assert_close(trainer.optimizer.state[param]["exp_avg_sq"],
+                                       saved[names.index(name)]["exp_avg_sq"], rtol=0, atol=0)
+        else:
+            assert "factor_weights" in name and param not in trainer.optimizer.state
+
+    wider = load_config(write_config(tmp_path / "wider", num_threads=None, init_from=str(source),
+                                     model={"channels": 6}))
+    with pytest.raises(ValueError, match="different shapes"):
+        trainer_module.Trainer(wider, log=lambda *_: None)

@@ -1,0 +1,95 @@
+"""The factor product basis: identity factors reproduce the power basis; random factors match
+products built pair by pair with the dense Gaunt-coefficient route; double backward."""
+import pytest
+import torch
+
+import gaunt_md  # noqa: F401  (registers the ops)
+from gaunt_md.nn.factor_product import GauntFactorProductBasis
+from gaunt_md.nn.product import GauntProductBasis
+
+CHANNELS, SPECIES = 5, 3
+
+
+def _inputs(lmax_in, dtype, n=7, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    x = torch.randn(n, CHANNELS, (lmax_in + 1) ** 2, generator=g, dtype=dtype)
+    species = torch.randint(0, SPECIES, (n,), generator=g)
+    return x, species
+
+
+def _randomised(module, seed=1):
+    g = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        w = module.factor_weights
+        w.copy_(torch.randn(w.shape, generator=g, dtype=w.dtype) / w.shape[-1] ** 0.5)
+    return module
+
+
+def _factor(module, k, x):
+    w = module.factor_weights[k][module.degree]                                   # [D, C, C']
+    return torch.einsum("ncd,dce->ned", x, w)
+
+
+def _dense_reference(module, x, species, lmax_in, lmax_out):
+    """sum_nu w_nu (u_1 (u_2 (... u_nu))), each pair product by the dense route with an exact
+    intermediate degree, projected to lmax_out only at the end."""
+    n, c, _ = x.shape
+    out = torch.zeros(n, c, (lmax_out + 1) ** 2, dtype=x.dtype)
+    degree_of = torch.tensor([l for l in range(lmax_out + 1) for _ in range(2 * l + 1)])
+    k = 0
+    for nu in range(1, module.correlation + 1):
+        factors = [_factor(module, k + i, x).reshape(n * c, -1) for i in range(nu)]
+        k += nu
+        running = factors[0]
+        for i, factor in enumerate(factors[1:], start=2):
+            target = lmax_out if i == nu else i * lmax_in
+            running = torch.ops.gaunt_md.gaunt_product(running, factor, target, "dense")
+        if nu == 1:  # the linear term: truncated or zero-padded to lmax_out
+            dim = (lmax_out + 1) ** 2
+            running = torch.nn.functional.pad(running, (0, max(0, dim - running.shape[-1])))[:, :dim]
+        w = module.weights[species][:, :, degree_of, nu - 1]                # [N, C, Dout]
+        out = out + running.reshape(n, c, -1) * w
+    return out
+
+
+@pytest.mark.parametrize("lmax_in,lmax_out,correlation", [(2, 1, 3), (3, 0, 3), (2, 2, 2), (1, 1, 4)])
+def test_identity_factors_are_the_power_basis(lmax_in, lmax_out, correlation):
+    torch.manual_seed(0)
+    factors = GauntFactorProductBasis(CHANNELS, lmax_in, lmax_out, correlation, SPECIES)
+    powers = GauntProductBasis(CHANNELS, lmax_out, correlation, SPECIES, "grid")
+    with torch.no_grad():
+        powers.weights.copy_(factors.weights)
+    x, species = _inputs(lmax_in, torch.float64)
+    torch.testing.assert_close(factors(x, species), powers(x, species), rtol=1e-11, atol=1e-11)
+
+
+@pytest.mark.parametrize("dtype,tol", [(torch.float64, 1e-10), (torch.float32, 2e-4)], ids=["float64", "float32"])
+@pytest.mark.parametrize("lmax_in,lmax_out,correlation", [(2, 1, 3), (3, 0, 3), (1, 2, 2)])
+def test_random_factors_match_the_dense_route(lmax_in, lmax_out, correlation, dtype, tol):
+    torch.manual_seed(0)
+    module = _randomised(GauntFactorProductBasis(CHANNELS, lmax_in, lmax_out, correlation, SPECIES)).to(dtype)
+    x, species = _inputs(lmax_in, dtype)
+    out = module(x, species)
+    assert out.dtype == dtype
+    with torch.no_grad():
+        expected = _dense_reference(module.double(), x.double(), species, lmax_in, lmax_out)
+    scale = expected.abs().max()
+    assert (out.double() - expected).abs().max() <= tol * scale
+
+
+def test_factors_are_not_the_power_basis():
+    """Guard for the test above: random factors change the result."""
+    torch.manual_seed(0)
+    module = GauntFactorProductBasis(CHANNELS, 2, 1, 3, SPECIES)
+    x, species = _inputs(2, torch.float64)
+    before = module(x, species)
+    after = _randomised(module)(x, species)
+    assert (before - after).abs().max() > 1e-2 * before.abs().max()
+
+
+def test_double_backward():
+    torch.manual_seed(0)
+    module = _randomised(GauntFactorProductBasis(2, 1, 1, 3, 2))
+    x = torch.randn(3, 2, 4, dtype=torch.float64, requires_grad=True)
+    species = torch.tensor([0, 1, 1])
+    assert torch.autograd.gradgradcheck(lambda t: module(t, species), (x,))
