@@ -27,7 +27,8 @@ On a GPU (--device cuda) the same, with models and inputs on the GPU, memory = t
 CUDA memory allocated during the timed calls above that allocated before them, and two more
 models: gaunt-triton (Gaunt-MACE with gaunt_method="triton") and mace-cueq (the MACE model
 converted to cuEquivariance by mace.cli.convert_e3nn_cueq, as mace's --enable_cueq does; a
-failure, e.g. cuequivariance_torch missing, is reported in its column).  --mace-python runs
+failure, e.g. cuequivariance_torch missing, is reported in its column).  gaunt-factors (any
+device): Gaunt-MACE with product_basis="factors" (the shipped potential's product basis).  --mace-python runs
 MACE with that interpreter instead of benchmarks/.mace-venv, --mace-pythonpath putting a folder
 (mace-torch and e3nn 0.4.4 installed there with pip --target) first on its PYTHONPATH.
 
@@ -60,7 +61,7 @@ FULL = dict(sizes=["3bpa", "1000", "2000", "5000", "10000", "20000", "50000"], r
             max_call=60.0, budget=45.0)
 QUICK = dict(sizes=["3bpa", "1000"], repeats=3, min_sample=0.3, max_call=20.0, budget=10.0)
 MODELS = ("gaunt", "mace")
-ALL_MODELS = ("gaunt", "gaunt-triton", "gaunt-script", "mace", "mace-cueq")
+ALL_MODELS = ("gaunt", "gaunt-factors", "gaunt-triton", "gaunt-script", "mace", "mace-cueq")
 
 
 # --- the Gaunt-MACE worker (this venv, fresh process) --------------------------------------
@@ -83,6 +84,7 @@ def gaunt_worker(req: dict) -> dict:
         channels=hyper["channels"], correlation=hyper["correlation"], num_interactions=hyper["num_interactions"],
         radial_hidden=list(hyper["radial_hidden"]), readout_hidden=hyper["readout_hidden"],
         avg_num_neighbors=hyper["avg_num_neighbors"], gaunt_method=req.get("gaunt_method", "auto"),
+        product_basis=req.get("product_basis", "power"),
     )
     model = GauntMACE(cfg).to(device=device, dtype=dtype)
     model.eval()
@@ -144,6 +146,8 @@ def run_one(model: str, req: dict, mace: Optional[tuple], timeout: float, max_rs
             req = dict(req, script=True)
         if model == "gaunt-triton":
             req = dict(req, gaunt_method="triton")
+        if model == "gaunt-factors":
+            req = dict(req, product_basis="factors")
     return common.run_worker(cmd, req, env=env, timeout=timeout, max_rss_gb=max_rss_gb)
 
 
