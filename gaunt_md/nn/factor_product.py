@@ -20,14 +20,14 @@ from torch import nn
 
 from ..so3 import degree_of_index
 from ..so3.quadrature import analysis_matrix, synthesis_matrix
+from .product import body_order_weights
 
 
 class GauntFactorProductBasis(nn.Module):
     def __init__(self, channels: int, lmax_in: int, lmax_out: int, correlation: int, num_species: int):
         super().__init__()
         self.correlation = correlation
-        init = torch.randn(num_species, channels, lmax_out + 1, correlation, dtype=torch.float64)
-        self.weights = nn.Parameter(init / torch.arange(1, correlation + 1, dtype=torch.float64))
+        self.weights = body_order_weights(num_species, channels, lmax_out, correlation)
         # one channel-mixing matrix per degree for each factor (nu factors for body order nu),
         # starting as the identity
         num_factors = correlation * (correlation + 1) // 2

@@ -10,9 +10,9 @@ from torch import nn
 from torch.profiler import record_function
 
 from .config import ModelConfig
+from .factor_product import GauntFactorProductBasis
 from .interaction import GauntInteraction
 from .linear import DegreeLinear, SpeciesDegreeLinear
-from .factor_product import GauntFactorProductBasis
 from .product import GauntProductBasis
 from .radial import BesselBasis, PolynomialCutoff
 from .repulsion import CoreRepulsion

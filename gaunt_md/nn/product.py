@@ -7,15 +7,20 @@ import torch
 from torch import nn
 
 
+def body_order_weights(num_species: int, channels: int, lmax_out: int, correlation: int) -> nn.Parameter:
+    """w[species, channel, l_out, nu], scaled so that each body order starts with a comparable
+    contribution."""
+    init = torch.randn(num_species, channels, lmax_out + 1, correlation, dtype=torch.float64)
+    return nn.Parameter(init / torch.arange(1, correlation + 1, dtype=torch.float64))
+
+
 class GauntProductBasis(nn.Module):
     def __init__(self, channels: int, lmax_out: int, correlation: int, num_species: int,
                  method: str = "auto"):
         super().__init__()
         self.lmax_out = lmax_out
         self.method = method
-        # scale so that each power starts with a comparable contribution
-        init = torch.randn(num_species, channels, lmax_out + 1, correlation, dtype=torch.float64)
-        self.weights = nn.Parameter(init / torch.arange(1, correlation + 1, dtype=torch.float64))
+        self.weights = body_order_weights(num_species, channels, lmax_out, correlation)
         # nodes per call of the op: its sphere-grid intermediates ([rows, K, grid points]) stay a
         # few MB instead of growing with the system (faster on CPU, and a lower memory peak)
         self.chunk_nodes = max(1, (1 << 15) // channels)
