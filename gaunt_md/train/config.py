@@ -48,6 +48,8 @@ class TrainConfig:
     output_dir: str = "runs/gaunt_mace"
     seed: int = 123
     dtype: str = "float64"                # float32 | float64
+    valid_dtype: str = "float64"          # validation (metrics, best model) in this dtype: the
+                                          # deployed model's, whatever the training dtype
     device: str = "cpu"
     num_threads: Optional[int] = None
     init_from: Optional[str] = None       # checkpoint whose weights (EMA ones if kept) start the
@@ -75,8 +77,9 @@ def config_from_dict(values: dict) -> TrainConfig:
     optim = _build(OptimConfig, values.pop("optim", {}) or {}, "optim")
     cfg = _build(TrainConfig, values, "the top level")
     cfg.data, cfg.optim = data, optim
-    if cfg.dtype not in ("float32", "float64"):
-        raise ValueError(f"dtype must be float32 or float64, got {cfg.dtype!r}")
+    for key in ("dtype", "valid_dtype"):
+        if getattr(cfg, key) not in ("float32", "float64"):
+            raise ValueError(f"{key} must be float32 or float64, got {getattr(cfg, key)!r}")
     if cfg.optim.optimizer not in ("adam", "amsgrad"):
         raise ValueError(f"optimizer must be adam or amsgrad, got {cfg.optim.optimizer!r}")
     if not cfg.data.train_file:

@@ -13,7 +13,6 @@ from ..data import (
 )
 from ..nn.radial import PolynomialCutoff
 from ..nn.repulsion import pair_key
-from .checkpoint import DTYPES
 
 
 @dataclass
@@ -29,10 +28,11 @@ class PreparedData:
 
 
 def _graphs(frames, species, r_max: float, cfg, desc: str) -> List:
+    """Graphs kept in float64 (labels exact); batches take the training or validation dtype."""
     d = cfg.data
     return [
         graph_from_atoms(a, species, r_max, energy_key=d.energy_key, forces_key=d.forces_key,
-                         stress_key=d.stress_key, dtype=DTYPES[cfg.dtype])
+                         stress_key=d.stress_key, dtype=torch.float64)
         for a in tqdm(frames, desc=desc, leave=False)
     ]
 

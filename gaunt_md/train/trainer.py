@@ -231,6 +231,19 @@ class Trainer:
             bar.set_postfix(loss=f"{float(loss.detach()):.4g}")
         return total / max(count, 1)
 
+    def validate(self) -> dict:
+        """Validation metrics of the EMA weights (else the raw ones) in `valid_dtype`.  In float32
+        a 3BPA total energy (~1e4 eV) is rounded to ~1 meV, as much as the gains sought late in
+        training, so the best model is chosen on what the float64 deployed model predicts."""
+        model = self.ema.module if self.ema is not None else self.model
+        dtype = DTYPES[self.cfg.valid_dtype]
+        if dtype != self.dtype:  # built as `gaunt-md export` builds it: constants exact in dtype
+            weights = model.state_dict()
+            model = GauntMACE(ModelConfig.from_dict(self.model.config))
+            model.load_state_dict(weights)
+            model.to(device=self.device, dtype=dtype)
+        return evaluate(model, self.data.valid, self.cfg.optim.valid_batch_size, self.device, dtype)["metrics"]
+
     def run(self, time_limit_s: Optional[float] = None) -> dict:
         """Train to max_epochs or early stopping; with time_limit_s, stop after the first epoch
         that ends later than that many seconds after this call (checkpointed: continue with
@@ -239,8 +252,7 @@ class Trainer:
         session_start = time.time()
         while self.epoch < o.max_epochs and self.stale < o.early_stopping_patience:
             train_loss = self.train_epoch()
-            eval_model = self.ema.module if self.ema is not None else self.model
-            metrics = evaluate(eval_model, self.data.valid, o.valid_batch_size, self.device, self.dtype)["metrics"]
+            metrics = self.validate()
             self.epoch += 1
             stage = _stage(self.cfg, self.epoch - 1)
             valid_loss = (

@@ -53,6 +53,7 @@ def test_parameters_change_during_training(trained_run, write_config, tmp_path):
     ({"bogus": 1}, "unknown option(s) in the top level: bogus"),
     ({"data": {"train_file": ""}}, "data.train_file is required"),
     ({"dtype": "float16"}, "dtype must be float32 or float64"),
+    ({"valid_dtype": "half"}, "valid_dtype must be float32 or float64"),
     ({"data": {"train_file": "/nonexistent/train.xyz"}}, "/nonexistent/train.xyz"),
     ({"optim": {"optimizer": "sgd"}}, "optimizer must be adam or amsgrad"),
 ])
@@ -228,6 +229,30 @@ def test_float32_trains(no_plots, write_config, gaunt_md, log_rows, tmp_path):
     assert all(v.dtype == torch.float32 for v in state["model_state"].values() if v.is_floating_point())
     row, = log_rows(tmp_path / "run")
     assert all(row[c] == row[c] and row[c] < float("inf") for c in METRIC_COLUMNS)
+
+
+@pytest.mark.parametrize("valid_dtype", ["float64", "float32"])
+def test_validation_runs_in_valid_dtype(valid_dtype, no_plots, write_config, gaunt_md, log_rows, tmp_path):
+    """A float32 run logs what its EMA weights predict in `valid_dtype` on labels kept in float64
+    (a float32 label alone is off by ~1e-3 of an energy)."""
+    from gaunt_md.train.config import load_config
+    from gaunt_md.train.dataset import prepare_data
+    from gaunt_md.train.evaluate import evaluate
+    from gaunt_md.train.trainer import build_model
+
+    config = write_config(tmp_path, dtype="float32", valid_dtype=valid_dtype, optim={"max_epochs": 1})
+    assert gaunt_md("train", config) == 0
+    row, = log_rows(tmp_path / "run")
+    cfg = load_config(config)
+    cfg.dtype = valid_dtype
+    data = prepare_data(cfg, log=lambda *_: None)
+    assert all(g.energy.dtype == torch.float64 for g in data.valid)
+    model = build_model(cfg, data)
+    model.load_state_dict(read_checkpoint(tmp_path / "run" / "last.pt")["ema_model_state"])
+    dtype = getattr(torch, valid_dtype)
+    expected = evaluate(model.to(dtype), data.valid, 4, "cpu", dtype)["metrics"]
+    for column in METRIC_COLUMNS:
+        assert row[column] == pytest.approx(expected[column], rel=1e-9), column
 
 
 def test_resume_with_new_loss_weights_restarts_the_bookkeeping(no_plots, write_config, gaunt_md, log_rows,
