@@ -20,6 +20,7 @@ linear_readout (embedding, channel-mixing linears, skip, readouts).
 
     python benchmarks/profile_model.py                      # 3BPA and the 1k box, float64
     python benchmarks/profile_model.py --sizes 3bpa --reference   # the dense reference route
+    python benchmarks/profile_model.py --product-basis factors    # the shipped potential's basis
 Writes benchmarks/results/profile_<dtype>[_reference][_script].json.
 """
 from __future__ import annotations
@@ -44,12 +45,12 @@ PREFIX = "gaunt_md."
 DEFAULT = dict(channels=64, hidden_lmax=1, max_ell=3, correlation=3, num_interactions=2, r_max=5.0)
 
 
-def build(dtype, avg_num_neighbors: float, reference: bool, script: bool):
+def build(dtype, avg_num_neighbors: float, reference: bool, script: bool, product_basis: str = "power"):
     import torch
     from gaunt_md.nn import GauntMACE, ModelConfig
     torch.manual_seed(0)
     model = GauntMACE(ModelConfig(atomic_numbers=[1, 6, 7, 8], avg_num_neighbors=avg_num_neighbors,
-                                  **DEFAULT)).to(dtype)
+                                  product_basis=product_basis, **DEFAULT)).to(dtype)
     model.eval()
     for p in model.parameters():
         p.requires_grad_(False)
@@ -133,7 +134,8 @@ def attribute(events) -> Dict[str, float]:
     return dict(totals)
 
 
-def profile_one(size: str, dtype_name: str, reference: bool, script: bool, repeats: int, threads: int) -> dict:
+def profile_one(size: str, dtype_name: str, reference: bool, script: bool, repeats: int, threads: int,
+                product_basis: str = "power") -> dict:
     import torch
     from ase.io import read
     from torch.profiler import ProfilerActivity, profile
@@ -144,7 +146,7 @@ def profile_one(size: str, dtype_name: str, reference: bool, script: bool, repea
     atoms = read(common.structure_path(size))
     edge_index, _ = neighbour_list(atoms.positions, atoms.cell.array, atoms.pbc, 5.0)
     avg = edge_index.shape[1] / len(atoms)
-    model = build(dtype, avg, reference, script)
+    model = build(dtype, avg, reference, script, product_basis)
     call = graph_call(model, atoms, dtype)
     for _ in range(2):
         call()
@@ -160,6 +162,7 @@ def profile_one(size: str, dtype_name: str, reference: bool, script: bool, repea
     return {
         "system": "3BPA molecule" if size == "3bpa" else "3BPA box", "atoms": len(atoms),
         "edges": int(edge_index.shape[1]), "dtype": dtype_name, "route": "reference" if reference else "fused",
+        "product_basis": product_basis,
         "script": script, "threads": threads, "repeats": repeats, "wall_ms_unprofiled": wall * 1e3,
         "profiled_cpu_ms_per_call": total / repeats / 1e3,
         "stages_ms": {k: v / repeats / 1e3 for k, v in sorted(totals.items(), key=lambda kv: -kv[1])},
@@ -197,6 +200,7 @@ def main(argv=None) -> int:
     parser.add_argument("--reference", action="store_true", help="the dense reference interaction")
     parser.add_argument("--script", action="store_true", help="profile the TorchScript model")
     parser.add_argument("--repeats", type=int, default=0, help="profiled calls (default 10 for 3bpa, 2 else)")
+    parser.add_argument("--product-basis", default="power", choices=["power", "factors"])
     parser.add_argument("--threads", type=int, default=0, help="torch threads (default: torch's)")
     args = parser.parse_args(argv)
     import torch
@@ -204,15 +208,15 @@ def main(argv=None) -> int:
     results = []
     for size in args.sizes:
         repeats = args.repeats or (10 if size == "3bpa" else 2)
-        r = profile_one(size, args.dtype, args.reference, args.script, repeats, threads)
+        r = profile_one(size, args.dtype, args.reference, args.script, repeats, threads, args.product_basis)
         print(f"{r['system']}: {r['atoms']} atoms, {r['edges']} edges, {r['wall_ms_unprofiled']:.1f} ms per "
-              f"energy+forces call ({args.dtype}, {r['route']}{', TorchScript' if args.script else ''}, "
+              f"energy+forces call ({args.dtype}, {r['route']}, {args.product_basis} basis{', TorchScript' if args.script else ''}, "
               f"{threads} threads)", flush=True)
         results.append(r)
     text = table(results)
     print(text)
     common.RESULTS.mkdir(parents=True, exist_ok=True)
-    tag = args.dtype + ("_reference" if args.reference else "") + ("_script" if args.script else "")
+    tag = args.dtype + ("_factors" if args.product_basis == "factors" else "") + ("_reference" if args.reference else "") + ("_script" if args.script else "")
     path = common.RESULTS / f"profile_{tag}.json"
     path.write_text(json.dumps({"results": results, "table": text}, indent=1))
     print(f"wrote {path.relative_to(common.ROOT)}")

@@ -13,14 +13,15 @@ model can be continued with factors (`init_from` in the training config).
 """
 from __future__ import annotations
 
-from typing import List
-
 import torch
 from torch import nn
 
+from ..ops import factor_products as _registers_op  # noqa: F401  (torch.ops.gaunt_md.factor_products)
 from ..so3 import degree_of_index
 from ..so3.quadrature import analysis_matrix, synthesis_matrix
 from .product import body_order_weights
+
+CHUNK_GRID_VALUES = 1 << 18
 
 
 class GauntFactorProductBasis(nn.Module):
@@ -38,21 +39,16 @@ class GauntFactorProductBasis(nn.Module):
         self.register_buffer("synthesis", synthesis_matrix(lmax_in, degree).to(torch.float64), persistent=False)
         self.register_buffer("analysis", analysis_matrix(lmax_out, degree).to(torch.float64), persistent=False)
         self.register_buffer("out_degree", degree_of_index(lmax_out), persistent=False)
+        # nodes per step of the op: its sphere-grid values ([nodes, F, C, G]) stay ~2 MB in float64
+        grid_values = num_factors * channels * self.synthesis.shape[1]
+        self.chunk_nodes = max(1, CHUNK_GRID_VALUES // grid_values)
 
     def forward(self, features: torch.Tensor, species: torch.Tensor) -> torch.Tensor:
         """features [N, C, (lmax_in+1)^2] -> [N, C, (lmax_out+1)^2]."""
         w = torch.index_select(self.factor_weights, 1, self.degree)                # [F, D, C, C']
         factors = torch.einsum("ncd,fdce->nfed", features, w)                       # [N, F, C, D]
-        grids = torch.matmul(factors, self.synthesis)                              # [N, F, C, G]
-        products: List[torch.Tensor] = []
-        first = 0
-        for nu in range(1, self.correlation + 1):
-            product = grids[:, first]
-            for i in range(first + 1, first + nu):
-                product = product * grids[:, i]
-            products.append(product)
-            first += nu
-        coeffs = torch.matmul(torch.stack(products, dim=1), self.analysis)        # [N, K, C, Dout]
+        coeffs = torch.ops.gaunt_md.factor_products(factors, self.synthesis, self.analysis,
+                                                    self.correlation, self.chunk_nodes)  # [N, K, C, Dout]
         per_node = torch.index_select(self.weights, 0, species)                    # [N, C, Lout+1, K]
         per_node = torch.index_select(per_node, 2, self.out_degree)                # [N, C, Dout, K]
         return torch.einsum("nkcm,ncmk->ncm", coeffs, per_node)

@@ -6,6 +6,8 @@ many_body_product(x, weights, species, lmax_out)
                                  sum_nu w[species, channel, l, nu] * (f^nu)_lm, nu = 1..K
 power_projections(x, correlation, lmax_out)
                                  the projections of f^nu themselves
+factor_products(factors, synthesis, analysis, correlation, chunk)
+                                 projections of products of distinct factors (factor_products.py)
 method: "auto" (measured fastest), "dense" (reference), "fourier" (the paper's 2D-FFT route),
 "grid" (sphere quadrature, dense transforms), "sht" (sphere quadrature, separable O(L^3)
 transforms), "triton" (fused GPU kernels).
@@ -15,6 +17,7 @@ from __future__ import annotations
 import torch
 
 from . import conv as _conv  # registers torch.ops.gaunt_md.conv (the fused convolution)
+from . import factor_products as _factor_products  # registers torch.ops.gaunt_md.factor_products
 from . import library as _library  # registers torch.ops.gaunt_md.*
 from . import validation as _validation
 from .autotune import chosen as autotune_choices
