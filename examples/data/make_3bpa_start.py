@@ -77,7 +77,8 @@ def relax(atoms: Atoms, model: Path, fmax: float, steps: int, device: str) -> At
         raise SystemExit(f"--relax: BFGS did not reach fmax {fmax} eV/A in {steps} steps; nothing written")
     energy = atoms.get_potential_energy()
     atoms.calc = None
-    atoms.info["source"] = atoms.info.get("source", "") + f"; relaxed with {model.name} (BFGS, fmax {fmax} eV/A)"
+    made_by = atoms.info.get("source", "").split("; relaxed with")[0]  # a re-relaxation replaces the note
+    atoms.info["source"] = made_by + f"; relaxed with {model.name} (BFGS, fmax {fmax} eV/A)"
     atoms.info["energy_model"] = float(energy)
     return atoms
 

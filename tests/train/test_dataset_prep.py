@@ -77,8 +77,9 @@ def test_split_is_deterministic_and_follows_the_seed(write_config, tmp_path):
 
 
 def test_graphs_carry_labels_from_the_file(write_config, dataset, tmp_path):
-    """Graph labels are the file's energies/forces in the configured dtype, whether the file
-    stored them as a calculator (energy/forces) or as plain keys (REF_energy/REF_forces)."""
+    """Graph labels are the file's energies/forces, kept in float64 even for a float32 run (the
+    batches take the training dtype), whether the file stored them as a calculator
+    (energy/forces) or as plain keys (REF_energy/REF_forces)."""
     frames = read_labelled_structures(dataset["train"])
     renamed = []
     for atoms in frames:
@@ -93,11 +94,11 @@ def test_graphs_carry_labels_from_the_file(write_config, dataset, tmp_path):
         "train_file": str(path), "e0s_file": None, "energy_key": "REF_energy", "forces_key": "REF_forces"})
     for data in (plain, keyed):
         for g in data.train + data.valid:
-            assert g.positions.dtype == g.forces.dtype == g.energy.dtype == torch.float32
-            match = [a for a in frames if abs(a.info["energy"] - float(g.energy)) < 1e-4]
+            assert g.positions.dtype == g.forces.dtype == g.energy.dtype == torch.float64
+            match = [a for a in frames if a.info["energy"] == float(g.energy)]
             assert len(match) == 1
-            np.testing.assert_allclose(g.forces.numpy(), match[0].arrays["forces"], rtol=1e-6, atol=1e-6)
-            np.testing.assert_allclose(g.positions.numpy(), match[0].positions, rtol=1e-6, atol=1e-6)
+            np.testing.assert_allclose(g.forces.numpy(), match[0].arrays["forces"], rtol=1e-15, atol=0)
+            np.testing.assert_allclose(g.positions.numpy(), match[0].positions, rtol=1e-15, atol=0)
     assert [float(g.energy) for g in keyed.valid] == [float(g.energy) for g in plain.valid]
 
 
