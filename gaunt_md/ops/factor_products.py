@@ -64,9 +64,11 @@ def products_vjp(factors: Tensor, grad: Tensor, synthesis: Tensor, analysis: Ten
     """d<grad, factor_products(factors)>/d factors, chunk by chunk, in differentiable ops."""
     groups = _body_orders(correlation)
     parts: List[Tensor] = []
-    for start in range(0, factors.shape[0], chunk):
-        grids = torch.matmul(factors[start:start + chunk], synthesis)        # [n, F, C, G]
-        grad_grids = torch.matmul(grad[start:start + chunk], analysis.t())   # [n, K, C, G]
+    # split, not slices: differentiated again, one split gathers all chunks' gradients at once,
+    # where each slice would write its chunk into a zero tensor of the whole size (O(N^2 / chunk))
+    for factors_c, grad_c in zip(factors.split(chunk), grad.split(chunk)):
+        grids = torch.matmul(factors_c, synthesis)                          # [n, F, C, G]
+        grad_grids = torch.matmul(grad_c, analysis.t())                     # [n, K, C, G]
         per_factor: List[Tensor] = []
         for k, group in enumerate(groups):
             for i in group:
