@@ -220,11 +220,13 @@ class _WorkerPool:
 _workers = _WorkerPool()
 
 
-def _split(edges: int, block_size: int, device: torch.device, profiling: bool) -> List[Tuple[int, int]]:
+def _split(edges: int, block_size: int, like: Tensor, profiling: bool) -> List[Tuple[int, int]]:
     """Edge ranges (whole blocks) for the workers: one range off CPU, under the profiler (which
-    records this thread) or when there are fewer blocks than threads."""
+    records this thread), when torch.compile traces (its tensor subclasses and modes live in
+    this thread) or when there are fewer blocks than threads."""
     blocks = -(-edges // block_size)
-    n = 1 if device.type != "cpu" or profiling else min(_workers.size(), blocks)
+    tracing = type(like) is not torch.Tensor and not isinstance(like, torch.nn.Parameter)
+    n = 1 if like.device.type != "cpu" or profiling or tracing else min(_workers.size(), blocks)
     if n <= 1:
         return [(0, edges)]
     bounds = [min(edges, (blocks * k // n) * block_size) for k in range(n + 1)]
@@ -287,7 +289,7 @@ def conv_op(x: Tensor, radial: Tensor, sh: Tensor, weights: List[Tensor], coupli
             receivers: Tensor, senders: Tensor, groups: List[int], block_size: int) -> Tensor:
     _check(x, radial, sh, weights, coupling, receivers, senders, groups, block_size)
     profiling = torch._C._autograd._profiler_enabled()
-    ranges = _split(radial.shape[0], block_size, x.device, profiling)
+    ranges = _split(radial.shape[0], block_size, x, profiling)
     if len(ranges) == 1:
         return _forward_range(x, radial, sh, weights, coupling, receivers, senders, groups, block_size,
                               0, radial.shape[0], profiling)
@@ -347,7 +349,7 @@ def _backward(ctx, grad: Tensor):
                     gw_r[i].add_(g)
         return gx_r, gw_r
 
-    ranges = _split(radial.shape[0], block, x.device, profiling)
+    ranges = _split(radial.shape[0], block, x, profiling)
     parts = [backward_range(ranges[0])] if len(ranges) == 1 else _workers.map(backward_range, ranges)
     gx, weight_grads = parts[0]
     for gx_r, gw_r in parts[1:]:

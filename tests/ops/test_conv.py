@@ -212,3 +212,31 @@ def test_worker_threads_give_the_same_result():
         torch.set_num_threads(threads)
     for a, b in zip(several, one):
         assert rel_err(a, b) < 1e-13
+
+
+def test_traceable_by_torch_compile():
+    """torch.compile traces the op and its backward with tensor subclasses whose modes live in
+    the tracing thread: the blocks must not go to the worker threads then.  aot_eager runs that
+    tracing (functionalisation) without inductor's code generation."""
+    module = interaction(1, 3, 3)
+    module.block_size = 2
+    x, sh, radial = inputs(module, 1, 3)
+    x.requires_grad_(True)
+    edge_index = graph()
+    grad_out = torch.randn(N_NODES, CHANNELS, 16, dtype=torch.float64)
+
+    def run(m):
+        out = m(x, sh, radial, edge_index)
+        return [out] + list(torch.autograd.grad(out, [x] + list(module.parameters()), grad_out))
+
+    threads = torch.get_num_threads()
+    try:
+        torch.set_num_threads(2)  # >= 2 threads: eager runs the blocks on the workers
+        eager = run(module)
+        torch._dynamo.reset()
+        compiled = run(torch.compile(module, backend="aot_eager", fullgraph=True))
+    finally:
+        torch.set_num_threads(threads)
+        torch._dynamo.reset()
+    for a, b in zip(compiled, eager):
+        assert rel_err(a, b) < 1e-13
