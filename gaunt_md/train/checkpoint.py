@@ -43,8 +43,16 @@ def read_checkpoint(path) -> dict:
 def model_from_checkpoint(path, dtype: Optional[str] = None) -> GauntMACE:
     """The deployable model of a checkpoint (EMA weights where the run kept them)."""
     state = read_checkpoint(path)
-    model = GauntMACE(ModelConfig.from_dict(state["model_config"]))
-    model.load_state_dict(state["ema_model_state"] or state["model_state"])
-    model.to(DTYPES[dtype or state.get("dtype", "float64")])
+    return deployed_model(state["model_config"], state["ema_model_state"] or state["model_state"],
+                          DTYPES[dtype or state.get("dtype", "float64")])
+
+
+def deployed_model(model_config: dict, weights: dict, dtype: torch.dtype, device="cpu") -> GauntMACE:
+    """A model built from its config and given the weights, in eval mode: its derived constants
+    (coupling and quadrature matrices) are computed in float64 and then cast, never carried over
+    from a float32 model, so the model predicts what the export of these weights predicts."""
+    model = GauntMACE(ModelConfig.from_dict(model_config))
+    model.load_state_dict(weights)
+    model.to(device=device, dtype=dtype)
     model.eval()
     return model

@@ -16,7 +16,7 @@ from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 from tqdm.auto import tqdm
 
 from ..nn import GauntMACE, ModelConfig, count_parameters
-from .checkpoint import DTYPES, read_checkpoint, save_checkpoint
+from .checkpoint import DTYPES, deployed_model, read_checkpoint, save_checkpoint
 from .config import TrainConfig, config_from_dict
 from .dataset import PreparedData, batches, prepare_data
 from .evaluate import evaluate
@@ -94,6 +94,7 @@ class Trainer:
         self.best = float("inf")
         self.stale = 0
         self.history: List[dict] = []
+        self._valid_model: Optional[GauntMACE] = None  # the model in valid_dtype, when it differs
         self.started = time.time()
         self.elapsed_before = 0.0
         if resume:
@@ -237,11 +238,12 @@ class Trainer:
         training, so the best model is chosen on what the float64 deployed model predicts."""
         model = self.ema.module if self.ema is not None else self.model
         dtype = DTYPES[self.cfg.valid_dtype]
-        if dtype != self.dtype:  # built as `gaunt-md export` builds it: constants exact in dtype
-            weights = model.state_dict()
-            model = GauntMACE(ModelConfig.from_dict(self.model.config))
-            model.load_state_dict(weights)
-            model.to(device=self.device, dtype=dtype)
+        if dtype != self.dtype:  # as `gaunt-md export` builds it; built once, weights copied in
+            if self._valid_model is None:
+                self._valid_model = deployed_model(self.model.config, model.state_dict(), dtype, self.device)
+            else:
+                self._valid_model.load_state_dict(model.state_dict())
+            model = self._valid_model
         return evaluate(model, self.data.valid, self.cfg.optim.valid_batch_size, self.device, dtype)["metrics"]
 
     def run(self, time_limit_s: Optional[float] = None) -> dict:
