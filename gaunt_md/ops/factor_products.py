@@ -18,10 +18,11 @@ from typing import List
 import torch
 from torch import Tensor
 
+from .library import _check_correlation
+
 
 def _check(factors: Tensor, synthesis: Tensor, analysis: Tensor, correlation: int, chunk: int) -> None:
-    if not isinstance(correlation, int) or correlation < 1:
-        raise ValueError(f"correlation must be a positive integer, got {correlation!r}")
+    _check_correlation(correlation)
     if not isinstance(chunk, int) or chunk < 1:
         raise ValueError(f"chunk must be a positive integer, got {chunk!r}")
     num_factors = correlation * (correlation + 1) // 2
