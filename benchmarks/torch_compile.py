@@ -1,7 +1,7 @@
 """Energy + forces of the eager Gaunt-MACE against torch.compile (inductor) of the same model.
 
 An experiment, not a supported path: the calculators run the TorchScript export.  The model
-(hyper-parameters of model_speed.py, untrained, weights frozen) is compiled with
+(hyper-parameters of model_speed.py, built by profile_model.build: untrained, weights frozen) is compiled with
 torch.compile(model, dynamic=False) and called with forces, as the calculators call it.
 Inductor's vectorised C++ code generation fails on this model in torch 2.13 (an assertion in
 its CppVecKernel store, `index.is_vec`), so vectorisation is switched off
@@ -21,17 +21,7 @@ import time
 import torch
 
 import common
-
-
-def build(basis: str, avg_num_neighbors: float):
-    from gaunt_md.nn import GauntMACE, ModelConfig
-    torch.manual_seed(0)
-    model = GauntMACE(ModelConfig(atomic_numbers=[1, 6, 7, 8], avg_num_neighbors=avg_num_neighbors, channels=64,
-                                  hidden_lmax=1, max_ell=3, correlation=3, num_interactions=2, r_max=5.0,
-                                  product_basis=basis)).double().eval()
-    for p in model.parameters():
-        p.requires_grad_(False)
-    return model
+from profile_model import build  # the same model, eager, weights frozen
 
 
 def inputs(size: str):
@@ -70,7 +60,7 @@ def main(argv=None) -> int:
     for size in args.sizes:
         atoms, neighbours, call_args = inputs(size)
         for basis in args.bases:
-            model = build(basis, neighbours)
+            model = build(torch.float64, neighbours, False, False, basis)
             torch._dynamo.reset()
             compiled = torch.compile(model, dynamic=False)
             eager = timed(lambda: model(*call_args)["forces"], args.repeats)
