@@ -10,15 +10,30 @@ The grid values ([N, F, C, G], ~4x the factors at L = 3) are never kept: the for
 backward work on `chunk` nodes at a time, so the peak memory and the working set stay small
 whatever the system size, and only the factors are saved for the backward. The backward is plain
 PyTorch ops, so autograd differentiates it again (second derivatives: training on forces).
+
+Routes (environment variable GAUNT_MD_FACTOR_PRODUCTS, read at each call; the op's schema,
+baked into exported models, stays the same):
+  auto (default)  CUDA tensors with triton installed: the fused Triton kernels of
+                  triton_factor_products.py for the forward and for a backward that is not
+                  differentiated again (energy + forces); everything else: PyTorch
+  torch           always the chunked PyTorch ops (on CUDA with chunks of ~2^25 grid values,
+                  not the CPU's cache-sized ones)
+  triton          the Triton kernels wherever they can run (CPU only in Triton's interpreter)
 """
 from __future__ import annotations
 
+import os
 from typing import List
 
 import torch
 from torch import Tensor
 
+from .backends import triton_usable
 from .library import _check_correlation
+
+ROUTE_VARIABLE = "GAUNT_MD_FACTOR_PRODUCTS"
+ROUTES = ("auto", "torch", "triton")
+CUDA_CHUNK_GRID_VALUES = 1 << 25
 
 
 def _check(factors: Tensor, synthesis: Tensor, analysis: Tensor, correlation: int, chunk: int) -> None:
@@ -37,6 +52,37 @@ def _check(factors: Tensor, synthesis: Tensor, analysis: Tensor, correlation: in
         if t.dtype != factors.dtype or t.device != factors.device:
             raise ValueError(f"{name} must have the factors' dtype and device ({factors.dtype}, {factors.device}), "
                              f"got {t.dtype}, {t.device}")
+
+
+def route(device: torch.device) -> str:
+    """'triton' or 'torch' for tensors on this device (see the module docstring)."""
+    chosen = os.environ.get(ROUTE_VARIABLE, "auto") or "auto"
+    if chosen not in ROUTES:
+        raise ValueError(f"{ROUTE_VARIABLE}={chosen!r}: choose one of {', '.join(ROUTES)}")
+    if chosen == "auto":
+        return "triton" if device.type == "cuda" and triton_usable(device) else "torch"
+    if chosen == "triton" and not triton_usable(device):
+        raise RuntimeError(f"{ROUTE_VARIABLE}=triton needs triton and a CUDA device "
+                           f"(or TRITON_INTERPRET=1 for CPU tensors); the tensors are on {device}")
+    return chosen
+
+
+def device_chunk(chunk: int, device: torch.device, grid_values_per_node: int) -> int:
+    """Nodes per step of the PyTorch route: the caller's cache-sized chunk on CPU; on CUDA
+    enough nodes for ~2^25 grid values, so that a large system is a few launches per op, not
+    thousands."""
+    if device.type != "cuda":
+        return chunk
+    return max(chunk, CUDA_CHUNK_GRID_VALUES // max(1, grid_values_per_node))
+
+
+def _grid_values_per_node(factors: Tensor, synthesis: Tensor) -> int:
+    return factors.shape[1] * factors.shape[2] * synthesis.shape[1]
+
+
+def _triton():
+    from . import triton_factor_products
+    return triton_factor_products
 
 
 def _body_orders(correlation: int) -> List[List[int]]:
@@ -86,8 +132,11 @@ def products_vjp(factors: Tensor, grad: Tensor, synthesis: Tensor, analysis: Ten
 def factor_products_op(factors: Tensor, synthesis: Tensor, analysis: Tensor, correlation: int,
                        chunk: int) -> Tensor:
     _check(factors, synthesis, analysis, correlation, chunk)
+    if route(factors.device) == "triton":
+        return _triton().factor_products_triton(factors, synthesis, analysis, correlation)
     n, _, c, _ = factors.shape
     out = factors.new_empty((n, correlation, c, analysis.shape[1]))
+    chunk = device_chunk(chunk, factors.device, _grid_values_per_node(factors, synthesis))
     for start in range(0, n, chunk):
         out[start:start + chunk] = products_reference(factors[start:start + chunk], synthesis, analysis, correlation)
     return out
@@ -108,10 +157,17 @@ def _backward(ctx, grad):
     factors, synthesis, analysis = ctx.saved_tensors
     gf = None
     if ctx.needs_input_grad[0]:
-        gf = products_vjp(factors, grad, synthesis, analysis, ctx.correlation, ctx.chunk)
+        # grad mode is on here only when this backward is differentiated again (create_graph)
+        if not torch.is_grad_enabled() and route(factors.device) == "triton":
+            gf = _triton().factor_products_vjp_triton(factors, grad.contiguous(), synthesis, analysis,
+                                                      ctx.correlation)
+        else:
+            gf = products_vjp(factors, grad, synthesis, analysis, ctx.correlation,
+                              device_chunk(ctx.chunk, factors.device,
+                                           _grid_values_per_node(factors, synthesis)))
     return gf, None, None, None, None
 
 
 factor_products_op.register_autograd(_backward, setup_context=_setup)
 
-__all__ = ["factor_products_op", "products_reference", "products_vjp"]
+__all__ = ["factor_products_op", "products_reference", "products_vjp", "route", "device_chunk"]

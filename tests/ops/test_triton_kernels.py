@@ -23,6 +23,8 @@ ROOT = Path(__file__).resolve().parents[2]
 # (L1, L2, Lout) for the product; (L, Lout, K) for many_body and its VJP.
 PRODUCT_CASES = [(1, 1, 0), (1, 2, 2), (2, 3, 3), (3, 3, 1)]
 MANY_BODY_CASES = [(1, 0, 1), (2, 2, 2), (3, 3, 3), (1, 3, 5)]
+# (L, Lout, K) for the factor products and their VJP (K = correlation, K(K+1)/2 factors)
+FACTOR_CASES = [(1, 0, 1), (1, 1, 2), (1, 2, 3), (2, 1, 4)]
 DTYPES = ["float64", "float32"]
 TOLERANCE = {"float64": 1e-10, "float32": 1e-5}
 
@@ -35,7 +37,9 @@ def _relative_error(out: torch.Tensor, ref: torch.Tensor) -> float:
 
 def _run_cases() -> dict:
     """All kernel checks (needs TRITON_INTERPRET=1 before the kernels are imported)."""
+    from gaunt_md.ops import triton_factor_products as tfp
     from gaunt_md.ops import triton_kernels as tk
+    from gaunt_md.ops.factor_products import products_reference, products_vjp
     from gaunt_md.so3 import analysis_matrix, degree_of_index, synthesis_matrix
 
     gen = torch.Generator().manual_seed(0)
@@ -75,6 +79,19 @@ def _run_cases() -> dict:
             out = tk.many_body_vjp_triton(*(t.to(dtype) for t in (x, coeffs, S, S_out, A_in)))
             results[f"vjp-{lmax}-{lout}-{K}-{name}"] = _relative_error(out, ref)
 
+        for lmax, lout, K in FACTOR_CASES:
+            degree = K * lmax + lout
+            S, A = synthesis_matrix(lmax, degree), analysis_matrix(lout, degree)
+            x = torch.randn(11, K * (K + 1) // 2, 3, S.shape[0], generator=gen, dtype=torch.float64)
+            grad = torch.randn(11, K, 3, A.shape[1], generator=gen, dtype=torch.float64)
+            ref = products_reference(x, S, A, K)
+            ref_vjp = products_vjp(x, grad, S, A, K, 4)
+            cast = [t.to(dtype) for t in (x, grad, S, A)]
+            out = tfp.factor_products_triton(cast[0], cast[2], cast[3], K)
+            results[f"factors-{lmax}-{lout}-{K}-{name}"] = _relative_error(out, ref)
+            out = tfp.factor_products_vjp_triton(*cast, K)
+            results[f"factors_vjp-{lmax}-{lout}-{K}-{name}"] = _relative_error(out, ref_vjp)
+
     S, A = synthesis_matrix(1, 3), analysis_matrix(1, 3)
     empty = tk.gaunt_product_triton(torch.zeros(0, 4), torch.zeros(0, 4), S.float(), S.float(), A.float())
     results["empty_shape"] = list(empty.shape)
@@ -93,6 +110,39 @@ def _run_cases() -> dict:
     }
     for name, call in calls.items():
         results[f"library-{name}"] = _relative_error(call("triton"), call("grid"))
+    results.update(_factor_products_op_routes(gen))
+    return results
+
+
+def _factor_products_op_routes(gen) -> dict:
+    """gaunt_md::factor_products under GAUNT_MD_FACTOR_PRODUCTS=triton against =torch: forward,
+    backward (Triton VJP) and a differentiated backward (must take the PyTorch VJP)."""
+    from gaunt_md.ops import factor_products as fp
+    from gaunt_md.so3 import analysis_matrix, synthesis_matrix
+
+    S, A = synthesis_matrix(1, 5), analysis_matrix(2, 5)
+    x0 = torch.randn(9, 6, 4, 4, generator=gen, dtype=torch.float64)
+    grad = torch.randn(9, 3, 4, 9, generator=gen, dtype=torch.float64)
+    used = []
+    tfp = fp._triton()
+    kernel = tfp.factor_products_vjp_triton
+    tfp.factor_products_vjp_triton = lambda *a: used.append(1) or kernel(*a)
+
+    def run(route: str):
+        os.environ[fp.ROUTE_VARIABLE] = route
+        x = x0.clone().requires_grad_(True)
+        out = torch.ops.gaunt_md.factor_products(x, S, A, 3, 4)
+        (gx,) = torch.autograd.grad(out, x, grad, retain_graph=True)
+        (gx2,) = torch.autograd.grad(out, x, grad, create_graph=True)
+        (ggx,) = torch.autograd.grad((gx2 ** 2).sum(), x)
+        return out.detach(), gx, ggx
+
+    torch_route, triton_route = run("torch"), run("triton")
+    del os.environ[fp.ROUTE_VARIABLE]
+    tfp.factor_products_vjp_triton = kernel
+    names = ("op-forward", "op-backward", "op-double-backward")
+    results = {n: _relative_error(a, b) for n, a, b in zip(names, triton_route, torch_route)}
+    results["op-triton-vjp-calls"] = len(used)
     return results
 
 
@@ -128,6 +178,22 @@ def test_many_body_and_vjp(interpreted, kind, case, dtype):
 @pytest.mark.parametrize("op", ["product", "many_body", "vjp"])
 def test_library_triton_route(interpreted, op):
     assert interpreted[f"library-{op}"] < TOLERANCE["float64"]
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("kind", ["factors", "factors_vjp"])
+@pytest.mark.parametrize("case", FACTOR_CASES, ids=lambda c: "L%d-out%d-K%d" % c)
+def test_factor_products_and_vjp(interpreted, kind, case, dtype):
+    assert interpreted[f"{kind}-%d-%d-%d-" % case + dtype] < TOLERANCE[dtype]
+
+
+@pytest.mark.parametrize("part", ["op-forward", "op-backward", "op-double-backward"])
+def test_factor_products_op_triton_route(interpreted, part):
+    assert interpreted[part] < TOLERANCE["float64"]
+
+
+def test_factor_products_op_uses_the_triton_vjp_only_when_not_differentiated_again(interpreted):
+    assert interpreted["op-triton-vjp-calls"] == 1
 
 
 # --- in process ------------------------------------------------------------------------------
@@ -212,6 +278,12 @@ def test_kernels_compile_for_sm90(tk):
             dict(D=16, DC=16, G=91, K=3, BLOCK_R=tk.BLOCK_R, BLOCK_D=16, BLOCK_C=16,
                  BLOCK_G=tk.MAX_BLOCK_G)),
     }
+    from gaunt_md.ops import triton_factor_products as tfp
+    factor_sizes = dict(F=6, D=4, G=50, DOUT=16, K=3, BLOCK_R=tk.BLOCK_R, BLOCK_D=16,
+                        BLOCK_G=tk.MAX_BLOCK_G, BLOCK_OUT=16)
+    kernels[tfp._factor_products_kernel] = (["x_ptr", "s_ptr", "a_ptr", "out_ptr"], ["n_rows"], factor_sizes)
+    kernels[tfp._factor_products_vjp_kernel] = (["x_ptr", "grad_ptr", "s_ptr", "a_ptr", "out_ptr"], ["n_rows"],
+                                                factor_sizes)
     for dtype in ("fp32", "fp64"):
         for kernel, (pointers, ints, constexprs) in kernels.items():
             signature = {p: "*i64" if p in ("species_ptr", "degree_ptr") else f"*{dtype}" for p in pointers}
