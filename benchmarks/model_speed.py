@@ -28,7 +28,9 @@ CUDA memory allocated during the timed calls above that allocated before them, a
 models: gaunt-triton (Gaunt-MACE with gaunt_method="triton") and mace-cueq (the MACE model
 converted to cuEquivariance by mace.cli.convert_e3nn_cueq, as mace's --enable_cueq does; a
 failure, e.g. cuequivariance_torch missing, is reported in its column).  gaunt-factors (any
-device): Gaunt-MACE with product_basis="factors" (the shipped potential's product basis).  --mace-python runs
+device): Gaunt-MACE with product_basis="factors" (the shipped potential's product basis; on
+CUDA its Gaunt products take the Triton kernels when triton is installed), gaunt-factors-torch:
+the same with the PyTorch route forced (GAUNT_MD_FACTOR_PRODUCTS=torch).  --mace-python runs
 MACE with that interpreter instead of benchmarks/.mace-venv, --mace-pythonpath putting a folder
 (mace-torch and e3nn 0.4.4 installed there with pip --target) first on its PYTHONPATH.
 
@@ -61,7 +63,7 @@ FULL = dict(sizes=["3bpa", "1000", "2000", "5000", "10000", "20000", "50000"], r
             max_call=60.0, budget=45.0)
 QUICK = dict(sizes=["3bpa", "1000"], repeats=3, min_sample=0.3, max_call=20.0, budget=10.0)
 MODELS = ("gaunt", "mace")
-ALL_MODELS = ("gaunt", "gaunt-factors", "gaunt-triton", "gaunt-script", "mace", "mace-cueq")
+ALL_MODELS = ("gaunt", "gaunt-factors", "gaunt-factors-torch", "gaunt-triton", "gaunt-script", "mace", "mace-cueq")
 
 
 # --- the Gaunt-MACE worker (this venv, fresh process) --------------------------------------
@@ -146,8 +148,10 @@ def run_one(model: str, req: dict, mace: Optional[tuple], timeout: float, max_rs
             req = dict(req, script=True)
         if model == "gaunt-triton":
             req = dict(req, gaunt_method="triton")
-        if model == "gaunt-factors":
+        if model.startswith("gaunt-factors"):
             req = dict(req, product_basis="factors")
+        if model == "gaunt-factors-torch":
+            env["GAUNT_MD_FACTOR_PRODUCTS"] = "torch"
     return common.run_worker(cmd, req, env=env, timeout=timeout, max_rss_gb=max_rss_gb)
 
 
