@@ -29,8 +29,10 @@ models: gaunt-triton (Gaunt-MACE with gaunt_method="triton") and mace-cueq (the 
 converted to cuEquivariance by mace.cli.convert_e3nn_cueq, as mace's --enable_cueq does; a
 failure, e.g. cuequivariance_torch missing, is reported in its column).  gaunt-factors (any
 device): Gaunt-MACE with product_basis="factors" (the shipped potential's product basis; on
-CUDA its Gaunt products take the Triton kernels when triton is installed), gaunt-factors-torch:
-the same with the PyTorch route forced (GAUNT_MD_FACTOR_PRODUCTS=torch).  --mace-python runs
+CUDA its Gaunt products and the interaction take their Triton kernels, as by default),
+gaunt-factors-torch: the same on the PyTorch routes (GAUNT_MD_FACTOR_PRODUCTS=torch,
+GAUNT_MD_CONV=torch).  "gaunt" is the PyTorch route throughout (GAUNT_MD_CONV=torch), and
+"gaunt-triton" the Triton one (Triton many-body kernels and interaction).  --mace-python runs
 MACE with that interpreter instead of benchmarks/.mace-venv, --mace-pythonpath putting a folder
 (mace-torch and e3nn 0.4.4 installed there with pip --target) first on its PYTHONPATH.
 
@@ -150,8 +152,8 @@ def run_one(model: str, req: dict, mace: Optional[tuple], timeout: float, max_rs
             req = dict(req, gaunt_method="triton")
         if model.startswith("gaunt-factors"):
             req = dict(req, product_basis="factors")
-        if model == "gaunt-factors-torch":
-            env["GAUNT_MD_FACTOR_PRODUCTS"] = "torch"
+        if model in ("gaunt", "gaunt-factors-torch"):
+            env.update(GAUNT_MD_FACTOR_PRODUCTS="torch", GAUNT_MD_CONV="torch")
     return common.run_worker(cmd, req, env=env, timeout=timeout, max_rss_gb=max_rss_gb)
 
 

@@ -23,6 +23,12 @@ Backward: without create_graph (energy + forces, inference) a hand-written block
 (training on forces) autograd runs on each recomputed block and the graph-carrying block
 gradients are joined with differentiable ops, so the op is differentiable to any order.
 
+Routes (environment variable GAUNT_MD_CONV = auto | torch | triton, see routes.py): on the
+Triton route (by default for CUDA tensors when triton is installed) each block's tensor
+product and neighbour sum, and the first-order backward of that part, run as the kernels of
+triton_conv.py (H is never materialised, sums by atomic adds); the radial MLP and the edge
+couplings sh @ coupling stay PyTorch matmuls.  A differentiated backward takes the PyTorch route.
+
 Layouts are channel-last: x [N, Din, C], out [N, Dout, C].  weights are the radial MLP's
 Linear weights ([out, in], no biases), the last one ordered so that its output is [P, C].
 groups lists (first path, number of paths, l1) for each l1, paths sorted by l1.
@@ -41,6 +47,14 @@ from torch.nn import functional as F
 from torch.profiler import record_function
 
 from ..so3 import gaunt_block, sh_dim
+from .routes import kernel_route
+
+ROUTE_VARIABLE = "GAUNT_MD_CONV"
+
+
+def _triton():
+    from . import triton_conv
+    return triton_conv
 
 
 def fused_coupling(paths: List[Tuple[int, int, int]], lmax_edge: int, lmax_out: int,
@@ -118,6 +132,51 @@ def _fill_h(h: Tensor, r: Tensor, xb: Tensor, groups: List[int]) -> Tensor:
     return h[:b]
 
 
+def _radial_forward(radial: Tensor, weights: List[Tensor], channels: int):
+    """The radial MLP's output [B, P, C] with what its backward needs (inputs, pre-activations)."""
+    zs = [radial]
+    pre: List[Tensor] = []
+    z = radial
+    for w in weights[:-1]:
+        a = F.linear(z, w)
+        pre.append(a)
+        z = F.silu(a)
+        zs.append(z)
+    return F.linear(z, weights[-1]).view(radial.shape[0], -1, channels), zs, pre
+
+
+def _radial_backward(g_r: Tensor, weights: List[Tensor], zs: List[Tensor], pre: List[Tensor], need_radial: bool,
+                     need_w: List[bool]):
+    g_ws: List[Optional[Tensor]] = [None] * len(weights)
+    g_radial = None
+    g = g_r.reshape(g_r.shape[0], -1)
+    if need_w[-1]:
+        g_ws[-1] = g.t() @ zs[-1]
+    for i in range(len(weights) - 1, 0, -1):
+        g = torch.ops.aten.silu_backward(g @ weights[i], pre[i - 1])
+        if need_w[i - 1]:
+            g_ws[i - 1] = g.t() @ zs[i - 1]
+    if need_radial:
+        g_radial = g @ weights[0]
+    return g_radial, g_ws
+
+
+def _block_backward_triton(x: Tensor, radial: Tensor, sh: Tensor, weights: List[Tensor], coupling: Tensor,
+                           tables, grad: Tensor, senders: Tensor, receivers: Tensor, gx: Optional[Tensor],
+                           need_radial: bool, need_sh: bool, need_w: List[bool]):
+    """_block_backward on the Triton route for edges senders/receivers: adds the x gradient into
+    gx (whole [N, Din, C]) and returns (g_radial, g_sh, g_ws) of the block."""
+    r, zs, pre = _radial_forward(radial, weights, x.shape[2])
+    v = (sh @ coupling).view(radial.shape[0], -1, grad.shape[1])
+    need_r = need_radial or any(need_w)
+    g_r, g_v = _triton().conv_backward_triton(x, r, v, grad, senders, receivers, tables, gx, need_r, need_sh)
+    g_sh = g_v.view(radial.shape[0], -1) @ coupling.t() if need_sh else None
+    if not need_r:
+        return None, g_sh, [None] * len(weights)
+    g_radial, g_ws = _radial_backward(g_r, weights, zs, pre, need_radial, need_w)
+    return g_radial, g_sh, g_ws
+
+
 def _block_backward(xb: Tensor, radial: Tensor, sh: Tensor, weights: List[Tensor], coupling: Tensor,
                     groups: List[int], grad: Tensor, need_x: bool, need_radial: bool, need_sh: bool,
                     need_w: List[bool], profiling: bool):
@@ -125,15 +184,7 @@ def _block_backward(xb: Tensor, radial: Tensor, sh: Tensor, weights: List[Tensor
     grad [B, Dout, C] holds the output gradient of each edge's receiver."""
     b, _, c = xb.shape
     with _scope(profiling, "gaunt_md.radial_mlp"):
-        zs = [radial]
-        pre: List[Tensor] = []
-        z = radial
-        for w in weights[:-1]:
-            a = F.linear(z, w)
-            pre.append(a)
-            z = F.silu(a)
-            zs.append(z)
-        r = F.linear(z, weights[-1]).view(b, -1, c)  # [B, P, C]
+        r, zs, pre = _radial_forward(radial, weights, c)  # r [B, P, C]
     with _scope(profiling, "gaunt_md.interaction"):
         v = (sh @ coupling).view(b, -1, grad.shape[1])  # [B, Q, Dout]
         t = torch.bmm(v, grad)  # [B, Q, C]: gradient of H
@@ -160,15 +211,7 @@ def _block_backward(xb: Tensor, radial: Tensor, sh: Tensor, weights: List[Tensor
     g_radial = None
     if g_r is not None:
         with _scope(profiling, "gaunt_md.radial_mlp"):
-            g = g_r.view(b, -1)
-            if need_w[-1]:
-                g_ws[-1] = g.t() @ zs[-1]
-            for i in range(len(weights) - 1, 0, -1):
-                g = torch.ops.aten.silu_backward(g @ weights[i], pre[i - 1])
-                if need_w[i - 1]:
-                    g_ws[i - 1] = g.t() @ zs[i - 1]
-            if need_radial:
-                g_radial = g @ weights[0]
+            g_radial, g_ws = _radial_backward(g_r, weights, zs, pre, need_radial, need_w)
     return g_x, g_radial, g_sh, g_ws
 
 
@@ -272,6 +315,14 @@ def _forward_range(x: Tensor, radial: Tensor, sh: Tensor, weights: List[Tensor],
     out = x.new_zeros(x.shape[0], coupling.shape[1] // rows, x.shape[2])
     if last <= first:
         return out
+    if kernel_route(ROUTE_VARIABLE, x.device) == "triton":
+        tables = _triton().path_tables(groups, x.device)
+        for s in range(first, last, block_size):
+            e = min(s + block_size, last)
+            r = _radial_weights(radial[s:e], weights, x.shape[2])
+            v = (sh[s:e] @ coupling).view(e - s, rows, -1)
+            _triton().conv_forward_triton(x, r, v, senders[s:e], receivers[s:e], tables, out)
+        return out
     h = x.new_empty(min(block_size, last - first), rows, x.shape[2])
     for s in range(first, last, block_size):
         e = min(s + block_size, last)
@@ -290,7 +341,7 @@ def conv_op(x: Tensor, radial: Tensor, sh: Tensor, weights: List[Tensor], coupli
     _check(x, radial, sh, weights, coupling, receivers, senders, groups, block_size)
     profiling = torch._C._autograd._profiler_enabled()
     ranges = _split(radial.shape[0], block_size, x, profiling)
-    if len(ranges) == 1:
+    if len(ranges) == 1 or kernel_route(ROUTE_VARIABLE, x.device) == "triton":
         return _forward_range(x, radial, sh, weights, coupling, receivers, senders, groups, block_size,
                               0, radial.shape[0], profiling)
     parts = _workers.map(lambda r: _forward_range(x, radial, sh, weights, coupling, receivers, senders, groups,
@@ -325,6 +376,9 @@ def _backward(ctx, grad: Tensor):
     if torch.is_grad_enabled():
         return _backward_create_graph(x, radial, sh, weights, coupling, receivers, senders, groups, block, grad,
                                       flags)
+    if kernel_route(ROUTE_VARIABLE, x.device) == "triton":
+        return _backward_triton(x, radial, sh, weights, coupling, receivers, senders, groups, block, grad,
+                                ctx.needs)
     profiling = torch._C._autograd._profiler_enabled()
     g_radial = torch.zeros_like(radial) if need_radial else None
     g_sh = torch.zeros_like(sh) if need_sh else None
@@ -356,6 +410,28 @@ def _backward(ctx, grad: Tensor):
         if gx is not None:
             gx += gx_r
         weight_grads = [a if a is None else a + b for a, b in zip(weight_grads, gw_r)]
+    return gx, g_radial, g_sh, weight_grads, None, None, None, None, None
+
+
+def _backward_triton(x, radial, sh, weights, coupling, receivers, senders, groups, block, grad, needs):
+    need_x, need_radial, need_sh, need_w = needs
+    x, grad = x.contiguous(), grad.contiguous()
+    tables = _triton().path_tables(groups, x.device)
+    gx = torch.zeros(x.shape, dtype=x.dtype, device=x.device) if need_x else None
+    g_radial = torch.zeros_like(radial) if need_radial else None
+    g_sh = torch.zeros_like(sh) if need_sh else None
+    weight_grads: List[Optional[Tensor]] = [torch.zeros_like(w) if n else None for w, n in zip(weights, need_w)]
+    for s in range(0, radial.shape[0], block):
+        e = min(s + block, radial.shape[0])
+        br, bs, bw = _block_backward_triton(x, radial[s:e], sh[s:e], weights, coupling, tables, grad,
+                                            senders[s:e], receivers[s:e], gx, need_radial, need_sh, list(need_w))
+        if br is not None:
+            g_radial[s:e] = br
+        if bs is not None:
+            g_sh[s:e] = bs
+        for i, g in enumerate(bw):
+            if g is not None:
+                weight_grads[i].add_(g)
     return gx, g_radial, g_sh, weight_grads, None, None, None, None, None
 
 
@@ -412,4 +488,4 @@ def conv_reference(x: Tensor, radial: Tensor, sh: Tensor, weights: List[Tensor],
     return x.new_zeros(x.shape[0], messages.shape[1], x.shape[2]).index_add(0, receivers, messages)
 
 
-__all__ = ["conv_op", "conv_reference", "default_block_size", "fused_coupling"]
+__all__ = ["ROUTE_VARIABLE", "conv_op", "conv_reference", "default_block_size", "fused_coupling"]

@@ -11,28 +11,23 @@ backward work on `chunk` nodes at a time, so the peak memory and the working set
 whatever the system size, and only the factors are saved for the backward. The backward is plain
 PyTorch ops, so autograd differentiates it again (second derivatives: training on forces).
 
-Routes (environment variable GAUNT_MD_FACTOR_PRODUCTS, read at each call; the op's schema,
-baked into exported models, stays the same):
-  auto (default)  CUDA tensors with triton installed: the fused Triton kernels of
-                  triton_factor_products.py for the forward and for a backward that is not
-                  differentiated again (energy + forces); everything else: PyTorch
-  torch           always the chunked PyTorch ops (on CUDA with chunks of ~2^25 grid values,
-                  not the CPU's cache-sized ones)
-  triton          the Triton kernels wherever they can run (CPU only in Triton's interpreter)
+Routes (environment variable GAUNT_MD_FACTOR_PRODUCTS = auto | torch | triton, see routes.py):
+the Triton route runs the fused kernels of triton_factor_products.py for the forward and for a
+backward that is not differentiated again (energy + forces); a differentiated backward
+(training on forces) always takes the PyTorch VJP.  The PyTorch route on CUDA works on chunks
+of ~2^25 grid values, not the CPU's cache-sized ones.
 """
 from __future__ import annotations
 
-import os
 from typing import List
 
 import torch
 from torch import Tensor
 
-from .backends import triton_usable
 from .library import _check_correlation
+from .routes import kernel_route
 
 ROUTE_VARIABLE = "GAUNT_MD_FACTOR_PRODUCTS"
-ROUTES = ("auto", "torch", "triton")
 CUDA_CHUNK_GRID_VALUES = 1 << 25
 
 
@@ -55,16 +50,7 @@ def _check(factors: Tensor, synthesis: Tensor, analysis: Tensor, correlation: in
 
 
 def route(device: torch.device) -> str:
-    """'triton' or 'torch' for tensors on this device (see the module docstring)."""
-    chosen = os.environ.get(ROUTE_VARIABLE, "auto") or "auto"
-    if chosen not in ROUTES:
-        raise ValueError(f"{ROUTE_VARIABLE}={chosen!r}: choose one of {', '.join(ROUTES)}")
-    if chosen == "auto":
-        return "triton" if device.type == "cuda" and triton_usable(device) else "torch"
-    if chosen == "triton" and not triton_usable(device):
-        raise RuntimeError(f"{ROUTE_VARIABLE}=triton needs triton and a CUDA device "
-                           f"(or TRITON_INTERPRET=1 for CPU tensors); the tensors are on {device}")
-    return chosen
+    return kernel_route(ROUTE_VARIABLE, device)
 
 
 def device_chunk(chunk: int, device: torch.device, grid_values_per_node: int) -> int:

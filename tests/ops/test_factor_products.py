@@ -92,7 +92,8 @@ def test_route_choice(monkeypatch):
     with pytest.raises(ValueError, match="GAUNT_MD_FACTOR_PRODUCTS='fast'"):
         fp.route(torch.device("cpu"))
     monkeypatch.setenv(fp.ROUTE_VARIABLE, "triton")
-    monkeypatch.setattr(fp, "triton_usable", lambda device: False)
+    from gaunt_md.ops import routes
+    monkeypatch.setattr(routes, "triton_usable", lambda device: False)
     with pytest.raises(RuntimeError, match="needs triton and a CUDA device"):
         fp.route(torch.device("cpu"))
 

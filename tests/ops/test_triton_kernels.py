@@ -25,6 +25,8 @@ PRODUCT_CASES = [(1, 1, 0), (1, 2, 2), (2, 3, 3), (3, 3, 1)]
 MANY_BODY_CASES = [(1, 0, 1), (2, 2, 2), (3, 3, 3), (1, 3, 5)]
 # (L, Lout, K) for the factor products and their VJP (K = correlation, K(K+1)/2 factors)
 FACTOR_CASES = [(1, 0, 1), (1, 1, 2), (1, 2, 3), (2, 1, 4)]
+# (Lin, Ledge, Lout) of the interaction (gaunt_md::conv)
+CONV_CASES = [(0, 3, 3), (1, 3, 3), (1, 2, 0), (2, 2, 2), (3, 2, 3)]
 DTYPES = ["float64", "float32"]
 TOLERANCE = {"float64": 1e-10, "float32": 1e-5}
 
@@ -111,6 +113,90 @@ def _run_cases() -> dict:
     for name, call in calls.items():
         results[f"library-{name}"] = _relative_error(call("triton"), call("grid"))
     results.update(_factor_products_op_routes(gen))
+    results.update(_conv_triton_route())
+    results.update(_model_triton_routes())
+    return results
+
+
+def _model_triton_routes() -> dict:
+    """A small factor-basis Gaunt-MACE, scripted, on a periodic structure: energy, forces and
+    stress with every op on its Triton route against the PyTorch routes."""
+    from gaunt_md.nn import GauntMACE, ModelConfig
+    from gaunt_md.ops import conv, factor_products
+    from tests.fixtures import TINY, predict, random_periodic
+
+    torch.manual_seed(3)
+    model = GauntMACE(ModelConfig(**TINY, product_basis="factors")).double().eval()
+    with torch.no_grad():
+        for parameter in model.parameters():
+            parameter.add_(0.2 * torch.randn_like(parameter))
+    scripted = torch.jit.script(model)
+    atoms = random_periodic(4, n=6)
+    by_route = {}
+    for route in ("torch", "triton"):
+        os.environ[conv.ROUTE_VARIABLE] = os.environ[factor_products.ROUTE_VARIABLE] = route
+        by_route[route] = predict(scripted, atoms, "float64", stress=True)
+    del os.environ[conv.ROUTE_VARIABLE], os.environ[factor_products.ROUTE_VARIABLE]
+    return {f"model-{key}": _relative_error(torch.as_tensor(by_route["triton"][key]),
+                                            torch.as_tensor(by_route["torch"][key]))
+            for key in ("energy", "forces", "stress")}
+
+
+def _conv_triton_route() -> dict:
+    """gaunt_md::conv under GAUNT_MD_CONV=triton against the dense reference interaction:
+    values, first derivatives of every input and parameter (the Triton backward), and a
+    differentiated backward (must take the PyTorch route)."""
+    from gaunt_md.ops import conv
+    from gaunt_md.so3 import sh_dim
+    from tests.ops.test_conv import CHANNELS, N_NODES, graph, inputs, interaction
+
+    tc = conv._triton()
+    calls = {"forward": 0, "backward": 0}
+    kernels = tc.conv_forward_triton, tc.conv_backward_triton
+
+    def counted(name, fn):
+        def run(*args):
+            calls[name] += 1
+            return fn(*args)
+        return run
+
+    tc.conv_forward_triton, tc.conv_backward_triton = counted("forward", kernels[0]), counted("backward", kernels[1])
+    os.environ[conv.ROUTE_VARIABLE] = "triton"
+    results = {}
+    for degrees in CONV_CASES:
+        lmax_in, lmax_edge, lmax_out = degrees
+        for name in DTYPES:
+            dtype = getattr(torch, name)
+            module = interaction(*degrees, hidden=(4, 5), dtype=dtype)
+            module.block_size = 5
+            reference = interaction(*degrees, hidden=(4, 5))
+            x, sh, radial = inputs(module, lmax_in, lmax_edge, dtype=dtype)
+            edge_index = graph()
+            grad = torch.randn(N_NODES, CHANNELS, sh_dim(lmax_out), dtype=torch.float64)
+            leaves = [t.clone().requires_grad_(True) for t in (x, sh, radial)]
+            out = module(*leaves, edge_index)
+            grads = torch.autograd.grad(out, leaves + list(module.parameters()), grad.to(dtype))
+            ref_leaves = [t.double().clone().requires_grad_(True) for t in (x, sh, radial)]
+            ref_out = reference.forward_reference(*ref_leaves, edge_index)
+            ref_grads = torch.autograd.grad(ref_out, ref_leaves + list(reference.parameters()), grad)
+            key = "conv-%d-%d-%d-" % degrees + name
+            results[key + "-forward"] = _relative_error(out, ref_out.detach())
+            results[key + "-backward"] = max(_relative_error(a, b) for a, b in zip(grads, ref_grads))
+    # training on forces: the create_graph backward is the PyTorch one, under the Triton route too
+    module = interaction(1, 2, 1, hidden=(4,))
+    x, sh, radial = inputs(module, 1, 2)
+    x.requires_grad_(True)
+    before = calls["backward"]
+    (gx,) = torch.autograd.grad(module(x, sh, radial, graph()).square().sum(), x, create_graph=True)
+    results["conv-double-backward-triton-calls"] = calls["backward"] - before
+    # (this one may use the Triton backward: it differentiates the forward's node once more)
+    gw = torch.autograd.grad(gx.square().sum(), list(module.parameters()))
+    del os.environ[conv.ROUTE_VARIABLE]
+    (gx_ref,) = torch.autograd.grad(module(x, sh, radial, graph()).square().sum(), x, create_graph=True)
+    gw_ref = torch.autograd.grad(gx_ref.square().sum(), list(module.parameters()))
+    results["conv-double-backward"] = max(_relative_error(a, b) for a, b in zip(gw, gw_ref))
+    results["conv-calls"] = dict(calls)
+    tc.conv_forward_triton, tc.conv_backward_triton = kernels
     return results
 
 
@@ -194,6 +280,25 @@ def test_factor_products_op_triton_route(interpreted, part):
 
 def test_factor_products_op_uses_the_triton_vjp_only_when_not_differentiated_again(interpreted):
     assert interpreted["op-triton-vjp-calls"] == 1
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("part", ["forward", "backward"])
+@pytest.mark.parametrize("case", CONV_CASES, ids=lambda c: "L%d-edge%d-out%d" % c)
+def test_conv_triton_route_matches_dense_reference(interpreted, case, part, dtype):
+    assert interpreted["conv-%d-%d-%d-" % case + f"{dtype}-{part}"] < TOLERANCE[dtype]
+
+
+@pytest.mark.parametrize("key", ["energy", "forces", "stress"])
+def test_scripted_model_on_the_triton_routes(interpreted, key):
+    assert interpreted[f"model-{key}"] < TOLERANCE["float64"]
+
+
+def test_conv_triton_route_ran_and_training_takes_the_pytorch_backward(interpreted):
+    assert interpreted["conv-calls"]["forward"] >= 2 * len(CONV_CASES) * len(DTYPES)
+    assert interpreted["conv-calls"]["backward"] >= len(CONV_CASES) * len(DTYPES)
+    assert interpreted["conv-double-backward-triton-calls"] == 0
+    assert interpreted["conv-double-backward"] < TOLERANCE["float64"]
 
 
 # --- in process ------------------------------------------------------------------------------
@@ -284,9 +389,18 @@ def test_kernels_compile_for_sm90(tk):
     kernels[tfp._factor_products_kernel] = (["x_ptr", "s_ptr", "a_ptr", "out_ptr"], ["n_rows"], factor_sizes)
     kernels[tfp._factor_products_vjp_kernel] = (["x_ptr", "grad_ptr", "s_ptr", "a_ptr", "out_ptr"], ["n_rows"],
                                                 factor_sizes)
+    from gaunt_md.ops import triton_conv as tc
+    conv_sizes = dict(P=10, Q=24, DIN=4, DOUT=16, BLOCK_E=tc._block_e(16, 64), BLOCK_C=64, BLOCK_OUT=16)
+    conv_pointers = ["x_ptr", "r_ptr", "v_ptr", "send_ptr", "recv_ptr", "q_start_ptr", "row_start_ptr", "width_ptr"]
+    kernels[tc._conv_forward_kernel] = (conv_pointers + ["out_ptr"], ["n_edges", "C"], conv_sizes)
+    kernels[tc._conv_backward_kernel] = (
+        conv_pointers[:3] + ["grad_ptr"] + conv_pointers[3:] + ["gx_ptr", "gr_ptr", "gv_ptr"], ["n_edges", "C"],
+        dict(conv_sizes, NEED_X=True, NEED_R=True, NEED_V=True))
+    int_pointers = {"species_ptr": "*i64", "degree_ptr": "*i64", "send_ptr": "*i64", "recv_ptr": "*i64",
+                    "q_start_ptr": "*i32", "row_start_ptr": "*i32", "width_ptr": "*i32"}
     for dtype in ("fp32", "fp64"):
         for kernel, (pointers, ints, constexprs) in kernels.items():
-            signature = {p: "*i64" if p in ("species_ptr", "degree_ptr") else f"*{dtype}" for p in pointers}
+            signature = {p: int_pointers.get(p, f"*{dtype}") for p in pointers}
             signature.update({name: "i32" for name in ints})
             signature.update({name: "constexpr" for name in constexprs})
             compiled = triton.compile(ASTSource(kernel, signature, constexprs=constexprs),
