@@ -88,8 +88,11 @@ class GauntMACE(nn.Module):
         self.core_repulsion = CoreRepulsion(cfg.atomic_numbers, cfg.core_radii, cfg.core_stiffness)
         self.to(torch.float64)
 
-    def node_energies(self, vectors: torch.Tensor, species: torch.Tensor, edge_index: torch.Tensor) -> torch.Tensor:
-        """Energy of every node from the edge vectors (r_j - r_i + shift, edge i <- j)."""
+    def node_energies(self, vectors: torch.Tensor, species: torch.Tensor, edge_index: torch.Tensor,
+                      layer_edges: Optional[List[torch.Tensor]] = None) -> torch.Tensor:
+        """Energy of every node from the edge vectors (r_j - r_i + shift, edge i <- j).  With
+        layer_edges (indices of the edges each interaction layer uses, see _layer_edges) only the
+        nodes those edges were chosen for get their true energy."""
         with record_function("gaunt_md.spherical_harmonics"):
             edge_sh = self.spherical_harmonics(vectors)
         with record_function("gaunt_md.radial_basis"):
@@ -103,14 +106,35 @@ class GauntMACE(nn.Module):
             one_hot = torch.nn.functional.one_hot(species, self.num_species).to(vectors.dtype)
             h = self.embedding(one_hot).unsqueeze(-1)
         interaction_energy = torch.zeros_like(density)
+        t = 0
         for layer, readout in zip(self.layers, self.readouts):
-            h = layer(h, species, one_hot, edge_sh, radial, edge_index)
+            if layer_edges is None:
+                h = layer(h, species, one_hot, edge_sh, radial, edge_index)
+            else:
+                keep = layer_edges[t]
+                h = layer(h, species, one_hot, edge_sh.index_select(0, keep), radial.index_select(0, keep),
+                          edge_index.index_select(1, keep))
             with record_function("gaunt_md.linear_readout"):
                 interaction_energy = interaction_energy + readout(h)
+            t += 1
         with record_function("gaunt_md.radial_basis"):
             repulsion = self.core_repulsion(lengths.squeeze(-1), species, edge_index)
         return (self.e0[species] + self.shift * density * self.inv_avg_neighbors + self.scale * interaction_energy
                 + repulsion)
+
+    def _layer_edges(self, edge_index: torch.Tensor, num_nodes: int, num_local: int) -> List[torch.Tensor]:
+        """Indices of the edges each layer needs for the energies of nodes [0, num_local): the
+        last layer only edges into those nodes, each earlier layer also edges into the senders
+        of the layer after it.  Ghost atoms far from the owned ones then cost no edge work."""
+        needed = torch.zeros(num_nodes, dtype=torch.bool, device=edge_index.device)
+        needed[:num_local] = True
+        chosen: List[torch.Tensor] = []
+        for _ in range(self.num_interactions):
+            keep = torch.nonzero(needed[edge_index[0]]).squeeze(1)
+            chosen.append(keep)
+            needed = needed.index_fill(0, edge_index[1].index_select(0, keep), True)
+        chosen.reverse()
+        return chosen
 
     @torch.jit.export
     def forward_local(self, positions: torch.Tensor, species: torch.Tensor, edge_index: torch.Tensor,
@@ -119,7 +143,8 @@ class GauntMACE(nn.Module):
         images.  Energy sums owned atoms only; forces act on every atom (ghosts included, to be
         reverse-communicated); the per-atom virial splits each edge's term between its atoms."""
         vectors = (positions[edge_index[1]] - positions[edge_index[0]]).detach().requires_grad_(True)
-        node_energy = self.node_energies(vectors, species, edge_index)[:num_local]
+        layer_edges = self._layer_edges(edge_index, positions.shape[0], num_local)
+        node_energy = self.node_energies(vectors, species, edge_index, layer_edges)[:num_local]
         energy = node_energy.sum()
         grads = torch.autograd.grad([energy], [vectors], allow_unused=True)
         g = grads[0]

@@ -307,6 +307,27 @@ class ModelChecks:
         for key in ("node_energy", "forces"):
             assert_close(whole[key], torch.cat([parts[0][key], parts[1][key]]), dtype)
 
+    def test_forward_local_skips_far_ghost_edges_without_changing_anything(self, model):
+        """Domain decomposition (LAMMPS): owned atoms first, then ghosts.  forward_local runs
+        each layer on the edges the owned atoms' energies need only; the result must equal
+        running every layer on every edge, and the far ghosts' edges must be dropped."""
+        dtype = model.e0.dtype
+        atoms = random_cluster(seed=5, n=40, box=8.0, min_distance=1.0)
+        order = np.argsort(atoms.positions[:, 0])  # owned = the 8 atoms with the smallest x
+        g = graph(atoms[order], model.r_max, dtype)
+        num_local, edges = 8, g["edge_index"].shape[1]
+        kept = [int(k.numel()) for k in model._layer_edges(g["edge_index"], len(atoms), num_local)]
+        assert kept == sorted(kept, reverse=True) and kept[0] < edges, (kept, edges)  # fewer in later layers
+        pruned = model.forward_local(g["positions"], g["species"], g["edge_index"], num_local, True)
+        everything = copy.copy(model)
+        everything._layer_edges = lambda edge_index, n, local: [torch.arange(edges)] * model.num_interactions
+        full = everything.forward_local(g["positions"], g["species"], g["edge_index"], num_local, True)
+        scripted = torch.jit.script(model).forward_local(g["positions"], g["species"], g["edge_index"], num_local, True)
+        for key in ("energy", "node_energy", "forces", "virial", "atom_virial"):
+            assert_close(pruned[key], full[key], dtype)
+            assert_close(scripted[key], full[key], dtype)
+        assert float(full["forces"][num_local:].abs().max()) > 0  # ghosts do carry forces
+
     # batching, precision, TorchScript
 
     def test_batch_matches_single_graphs(self, model):
