@@ -1,0 +1,117 @@
+"""One LAMMPS rank's model call with and without skipping the ghost atoms' edges per layer.
+
+`pair_style gaunt` hands the model (GauntMACE.forward_local) the owned atoms plus every ghost
+atom `num_interactions` hops of r_max reach, and edges into the owned atoms and into the
+ghosts of the first hops (lammps_plugin/local_graph.cpp).  forward_local runs each layer on
+the edges the owned atoms' energies need only (the last layer: edges into owned atoms).  This
+script builds that graph in Python for a domain of a dense box (benchmarks/common.py's
+1 g/cm^3 3BPA box, the middle copy of a 3x3x3 repeat = owned, the rest = ghost candidates),
+and times forward_local (energy + forces) of the shipped potential's weights (eager model from
+the checkpoint) as it is, and with every layer on every edge (the behaviour before).  The two
+must agree to rounding; interleaved repeats, median [min].
+
+    python benchmarks/ghost_edges.py                      # 999 owned atoms, float64, 1 thread
+    python benchmarks/ghost_edges.py --atoms 3000 --repeats 3
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import time
+
+import numpy as np
+import torch
+from ase.io import read
+
+import common
+from gaunt_md.data import SpeciesTable, neighbour_list
+from gaunt_md.train.checkpoint import model_from_checkpoint
+
+CHECKPOINT = common.ROOT / "potentials" / "gaunt_mace_3bpa.ckpt"
+
+
+def domain_graph(target_atoms: int, r_max: float, layers: int):
+    """(positions, atomic numbers, edge_index, owned) as the plugin builds them: owned atoms
+    first, then ghosts in order of hops; receivers only up to layers - 1 hops."""
+    box = read(common.molecule_box(target_atoms))
+    owned_count = len(box)
+    big = box.repeat((3, 3, 3))
+    big.pbc = False
+    (receivers, senders), _ = neighbour_list(big.positions, np.zeros((3, 3)), np.array([False] * 3), r_max)
+    order = np.argsort(receivers, kind="stable")
+    receivers, senders = receivers[order], senders[order]
+    starts = np.searchsorted(receivers, np.arange(len(big) + 1))
+    owned = np.arange(13 * owned_count, 14 * owned_count)  # the middle copy
+    node_of = -np.ones(len(big), dtype=np.int64)
+    node_of[owned] = np.arange(owned_count)
+    atoms, edges, begin = list(owned), [], 0
+    for _ in range(layers):
+        end = len(atoms)
+        for node in range(begin, end):
+            for j in senders[starts[atoms[node]]:starts[atoms[node] + 1]]:
+                if node_of[j] < 0:
+                    node_of[j] = len(atoms)
+                    atoms.append(j)
+                edges.append((node, node_of[j]))
+        begin = end
+    atoms = np.asarray(atoms)
+    return big.positions[atoms], big.numbers[atoms], torch.tensor(edges, dtype=torch.long).t().contiguous(), \
+        owned_count
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--atoms", type=int, default=1000, help="target owned atoms")
+    parser.add_argument("--dtype", default="float64", choices=["float32", "float64"])
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--threads", type=int, default=1)
+    args = parser.parse_args(argv)
+    torch.set_num_threads(args.threads)
+    model = model_from_checkpoint(CHECKPOINT, args.dtype)
+    for p in model.parameters():
+        p.requires_grad_(False)
+    dtype = getattr(torch, args.dtype)
+    positions, numbers, edge_index, owned = domain_graph(args.atoms, model.r_max, model.num_interactions)
+    positions = torch.tensor(positions, dtype=dtype)
+    species = torch.tensor(SpeciesTable(model.config["atomic_numbers"]).index(numbers))
+    nodes, edges = len(numbers), edge_index.shape[1]
+    kept = [int(k.numel()) for k in model._layer_edges(edge_index, nodes, owned)]
+    every_edge = torch.arange(edges)
+
+    def all_edges(*_):
+        return [every_edge] * model.num_interactions
+
+    variants = {"every layer on every edge": None, "per-layer edges (forward_local)": model._layer_edges}
+    times = {name: [] for name in variants}
+    results = {}
+    for repeat in range(args.repeats + 1):  # the first round warms up
+        for name, chooser in variants.items():
+            model._layer_edges = chooser or all_edges
+            start = time.perf_counter()
+            out = model.forward_local(positions, species, edge_index, owned, False)
+            if repeat:
+                times[name].append(time.perf_counter() - start)
+            results[name] = out
+    a, b = results.values()
+    diff = max(float((a[k] - b[k]).detach().abs().max()) for k in ("energy", "forces"))
+    print(f"{owned} owned atoms, {nodes} graph nodes, {edges} edges; edges per layer {kept}; "
+          f"{args.dtype}, {args.threads} thread(s), max difference {diff:.1e}")
+    rows = {}
+    for name, values in times.items():
+        rows[name] = {"median_s": statistics.median(values), "min_s": min(values)}
+        print(f"  {name:34s} {rows[name]['median_s']:7.3f} s [{rows[name]['min_s']:.3f}]")
+    base, new = (rows[n]["median_s"] for n in variants)
+    print(f"  speed-up {base / new:.2f}x")
+    common.RESULTS.mkdir(parents=True, exist_ok=True)
+    path = common.RESULTS / f"ghost_edges_{owned}_{args.dtype}.json"
+    path.write_text(json.dumps({"git": common.git_state(), "owned": owned, "nodes": nodes, "edges": edges,
+                                "edges_per_layer": kept, "max_difference": diff, "rows": rows,
+                                "speed-up": base / new}, indent=1))
+    print(f"wrote {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
