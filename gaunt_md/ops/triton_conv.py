@@ -38,20 +38,28 @@ if TRITON_AVAILABLE:
         return tl.load(ptr + rows[:, None] * C + c[None, :], mask=mask, other=0.0)
 
     @triton.jit
-    def _conv_forward_kernel(
-        x_ptr, r_ptr, v_ptr, send_ptr, recv_ptr, q_start_ptr, row_start_ptr, width_ptr, out_ptr,
-        n_edges, C,
-        P: tl.constexpr, Q: tl.constexpr, DIN: tl.constexpr, DOUT: tl.constexpr,
-        BLOCK_E: tl.constexpr, BLOCK_C: tl.constexpr, BLOCK_OUT: tl.constexpr,
-    ):
+    def _edge_tiles(send_ptr, recv_ptr, n_edges, C, c, DOUT: tl.constexpr, BLOCK_E: tl.constexpr,
+                    BLOCK_OUT: tl.constexpr):
+        """This program's edges e, output slots o, the [E, C] and [E, OUT] masks, and the
+        edges' senders and receivers."""
         e = tl.program_id(0).to(tl.int64) * BLOCK_E + tl.arange(0, BLOCK_E)
-        c = tl.program_id(1) * BLOCK_C + tl.arange(0, BLOCK_C)
         o = tl.arange(0, BLOCK_OUT)
         e_live = e < n_edges
         tile = e_live[:, None] & (c[None, :] < C)
         v_mask = e_live[:, None] & (o[None, :] < DOUT)
         send = tl.load(send_ptr + e, mask=e_live, other=0)
         recv = tl.load(recv_ptr + e, mask=e_live, other=0)
+        return e, o, tile, v_mask, send, recv
+
+    @triton.jit
+    def _conv_forward_kernel(
+        x_ptr, r_ptr, v_ptr, send_ptr, recv_ptr, q_start_ptr, row_start_ptr, width_ptr, out_ptr,
+        n_edges, C,
+        P: tl.constexpr, Q: tl.constexpr, DIN: tl.constexpr, DOUT: tl.constexpr,
+        BLOCK_E: tl.constexpr, BLOCK_C: tl.constexpr, BLOCK_OUT: tl.constexpr,
+    ):
+        c = tl.program_id(1) * BLOCK_C + tl.arange(0, BLOCK_C)
+        e, o, tile, v_mask, send, recv = _edge_tiles(send_ptr, recv_ptr, n_edges, C, c, DOUT, BLOCK_E, BLOCK_OUT)
         acc = tl.zeros((BLOCK_E, BLOCK_OUT, BLOCK_C), dtype=x_ptr.dtype.element_ty)
         for p in range(P):
             q0 = tl.load(q_start_ptr + p)
@@ -72,14 +80,8 @@ if TRITON_AVAILABLE:
         BLOCK_E: tl.constexpr, BLOCK_C: tl.constexpr, BLOCK_OUT: tl.constexpr,
         NEED_X: tl.constexpr, NEED_R: tl.constexpr, NEED_V: tl.constexpr,
     ):
-        e = tl.program_id(0).to(tl.int64) * BLOCK_E + tl.arange(0, BLOCK_E)
         c = tl.arange(0, BLOCK_C)
-        o = tl.arange(0, BLOCK_OUT)
-        e_live = e < n_edges
-        tile = e_live[:, None] & (c[None, :] < C)
-        v_mask = e_live[:, None] & (o[None, :] < DOUT)
-        send = tl.load(send_ptr + e, mask=e_live, other=0)
-        recv = tl.load(recv_ptr + e, mask=e_live, other=0)
+        e, o, tile, v_mask, send, recv = _edge_tiles(send_ptr, recv_ptr, n_edges, C, c, DOUT, BLOCK_E, BLOCK_OUT)
         go_offsets = ((recv * DOUT)[:, None, None] + o[None, :, None]) * C + c[None, None, :]
         go = tl.load(grad_ptr + go_offsets, mask=v_mask[:, :, None] & tile[:, None, :], other=0.0)
         for p in range(P):

@@ -33,6 +33,10 @@ if TRITON_AVAILABLE:
         return _synthesize(x, s_ptr, d, D, g, G)
 
     @triton.jit
+    def _row_tiles(BLOCK_R: tl.constexpr, BLOCK_D: tl.constexpr, BLOCK_OUT: tl.constexpr):
+        return _row_block(BLOCK_R), tl.arange(0, BLOCK_D), tl.arange(0, BLOCK_OUT)
+
+    @triton.jit
     def _load_transposed(ptr, rows, n_rows, cols, n_cols, col_stride):
         """[len(rows), len(cols)] tile of M^T for a row-major M with col_stride columns."""
         mask = (rows[:, None] < n_rows) & (cols[None, :] < n_cols)
@@ -44,9 +48,7 @@ if TRITON_AVAILABLE:
         F: tl.constexpr, D: tl.constexpr, G: tl.constexpr, DOUT: tl.constexpr, K: tl.constexpr,
         BLOCK_R: tl.constexpr, BLOCK_D: tl.constexpr, BLOCK_G: tl.constexpr, BLOCK_OUT: tl.constexpr,
     ):
-        rows = _row_block(BLOCK_R)
-        d = tl.arange(0, BLOCK_D)
-        m = tl.arange(0, BLOCK_OUT)
+        rows, d, m = _row_tiles(BLOCK_R, BLOCK_D, BLOCK_OUT)
         for nu in tl.static_range(1, K + 1):
             first = nu * (nu - 1) // 2
             acc = tl.zeros((BLOCK_R, BLOCK_OUT), dtype=x_ptr.dtype.element_ty)
@@ -64,9 +66,7 @@ if TRITON_AVAILABLE:
         F: tl.constexpr, D: tl.constexpr, G: tl.constexpr, DOUT: tl.constexpr, K: tl.constexpr,
         BLOCK_R: tl.constexpr, BLOCK_D: tl.constexpr, BLOCK_G: tl.constexpr, BLOCK_OUT: tl.constexpr,
     ):
-        rows = _row_block(BLOCK_R)
-        d = tl.arange(0, BLOCK_D)
-        m = tl.arange(0, BLOCK_OUT)
+        rows, d, m = _row_tiles(BLOCK_R, BLOCK_D, BLOCK_OUT)
         for nu in tl.static_range(1, K + 1):
             first = nu * (nu - 1) // 2
             grad = _load_tile(grad_ptr + (nu - 1) * DOUT, rows, n_rows, K * DOUT, m, DOUT)

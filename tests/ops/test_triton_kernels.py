@@ -254,23 +254,21 @@ def test_gaunt_product(interpreted, case, dtype):
     assert interpreted["product-%d-%d-%d-" % case + dtype] < TOLERANCE[dtype]
 
 
+# the many-body power kernels and the factor-product kernels, each (L, Lout, K) against its reference
+DEGREE_KERNEL_CASES = [(kind, case) for kind in ("many_body", "vjp") for case in MANY_BODY_CASES] + \
+    [(kind, case) for kind in ("factors", "factors_vjp") for case in FACTOR_CASES]
+
+
 @pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("kind", ["many_body", "vjp"])
-@pytest.mark.parametrize("case", MANY_BODY_CASES, ids=lambda c: "L%d-out%d-K%d" % c)
-def test_many_body_and_vjp(interpreted, kind, case, dtype):
+@pytest.mark.parametrize("kind, case", DEGREE_KERNEL_CASES,
+                         ids=[f"{kind}-L%d-out%d-K%d" % case for kind, case in DEGREE_KERNEL_CASES])
+def test_many_body_and_factor_kernels(interpreted, kind, case, dtype):
     assert interpreted[f"{kind}-%d-%d-%d-" % case + dtype] < TOLERANCE[dtype]
 
 
 @pytest.mark.parametrize("op", ["product", "many_body", "vjp"])
 def test_library_triton_route(interpreted, op):
     assert interpreted[f"library-{op}"] < TOLERANCE["float64"]
-
-
-@pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("kind", ["factors", "factors_vjp"])
-@pytest.mark.parametrize("case", FACTOR_CASES, ids=lambda c: "L%d-out%d-K%d" % c)
-def test_factor_products_and_vjp(interpreted, kind, case, dtype):
-    assert interpreted[f"{kind}-%d-%d-%d-" % case + dtype] < TOLERANCE[dtype]
 
 
 @pytest.mark.parametrize("part", ["op-forward", "op-backward", "op-double-backward"])
