@@ -1,13 +1,15 @@
-"""One LAMMPS rank's model call with and without skipping the ghost atoms' edges per layer.
+"""One LAMMPS rank's model call with and without skipping ghost atoms' work per layer.
 
 `pair_style gaunt` hands the model (GauntMACE.forward_local) the owned atoms plus every ghost
 atom `num_interactions` hops of r_max reach, and edges into the owned atoms and into the
 ghosts of the first hops (lammps_plugin/local_graph.cpp).  forward_local runs each layer on
-the edges the owned atoms' energies need only (the last layer: edges into owned atoms).  This
+the edges and nodes the owned atoms' energies need only (the last layer: edges into owned
+atoms, product basis and linears of owned atoms).  This
 script builds that graph in Python for a domain of a dense box (benchmarks/common.py's
 1 g/cm^3 3BPA box, the middle copy of a 3x3x3 repeat = owned, the rest = ghost candidates),
 and times forward_local (energy + forces) of the shipped potential's weights (eager model from
-the checkpoint) as it is, and with every layer on every edge (the behaviour before).  The two
+the checkpoint) as it is, with every layer on every node (edges pruned only), and with every
+layer on every edge and node (the behaviour before).  The two
 must agree to rounding; interleaved repeats, median [min].
 
     python benchmarks/ghost_edges.py                      # 999 owned atoms, float64, 1 thread
@@ -77,38 +79,41 @@ def main(argv=None) -> int:
     positions = torch.tensor(positions, dtype=dtype)
     species = torch.tensor(SpeciesTable(model.config["atomic_numbers"]).index(numbers))
     nodes, edges = len(numbers), edge_index.shape[1]
-    kept = [int(k.numel()) for k in model._layer_edges(edge_index, nodes, owned)]
-    every_edge = torch.arange(edges)
-
-    def all_edges(*_):
-        return [every_edge] * model.num_interactions
-
-    variants = {"every layer on every edge": None, "per-layer edges (forward_local)": model._layer_edges}
+    layer_edges, layer_nodes = model._local_layers(edge_index, nodes, owned)
+    kept = [int(k.numel()) for k in layer_edges]
+    updated = [int(k.numel()) for k in layer_nodes]
+    every_edge, every_node = torch.arange(edges), torch.arange(nodes)
+    layers = model.num_interactions
+    variants = {
+        "every layer on every edge and node": lambda *_: ([every_edge] * layers, [every_node] * layers),
+        "per-layer edges, every node": lambda *_: (layer_edges, [every_node] * layers),
+        "per-layer edges and nodes (forward_local)": lambda *_: (layer_edges, layer_nodes),
+    }
     times = {name: [] for name in variants}
     results = {}
     for repeat in range(args.repeats + 1):  # the first round warms up
         for name, chooser in variants.items():
-            model._layer_edges = chooser or all_edges
+            model._local_layers = chooser
             start = time.perf_counter()
             out = model.forward_local(positions, species, edge_index, owned, False)
             if repeat:
                 times[name].append(time.perf_counter() - start)
             results[name] = out
-    a, b = results.values()
-    diff = max(float((a[k] - b[k]).detach().abs().max()) for k in ("energy", "forces"))
-    print(f"{owned} owned atoms, {nodes} graph nodes, {edges} edges; edges per layer {kept}; "
+    first, *others = results.values()
+    diff = max(float((b[k] - first[k]).detach().abs().max()) for b in others for k in ("energy", "forces"))
+    print(f"{owned} owned atoms, {nodes} graph nodes, {edges} edges; edges per layer {kept}, nodes {updated}; "
           f"{args.dtype}, {args.threads} thread(s), max difference {diff:.1e}")
     rows = {}
     for name, values in times.items():
         rows[name] = {"median_s": statistics.median(values), "min_s": min(values)}
-        print(f"  {name:34s} {rows[name]['median_s']:7.3f} s [{rows[name]['min_s']:.3f}]")
-    base, new = (rows[n]["median_s"] for n in variants)
-    print(f"  speed-up {base / new:.2f}x")
+        rows[name]["speed-up"] = rows[next(iter(variants))]["median_s"] / rows[name]["median_s"]
+        print(f"  {name:42s} {rows[name]['median_s']:7.3f} s [{rows[name]['min_s']:.3f}]  "
+              f"{rows[name]['speed-up']:.2f}x")
     common.RESULTS.mkdir(parents=True, exist_ok=True)
     path = common.RESULTS / f"ghost_edges_{owned}_{args.dtype}.json"
     path.write_text(json.dumps({"git": common.git_state(), "owned": owned, "nodes": nodes, "edges": edges,
-                                "edges_per_layer": kept, "max_difference": diff, "rows": rows,
-                                "speed-up": base / new}, indent=1))
+                                "edges_per_layer": kept, "nodes_per_layer": updated, "max_difference": diff,
+                                "rows": rows}, indent=1))
     print(f"wrote {path}")
     return 0
 

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import math
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Tuple
 
 import torch
 from e3nn import o3
@@ -40,8 +40,13 @@ class GauntLayer(nn.Module):
         self.lmax_out = lmax_out
 
     def forward(self, h: torch.Tensor, species: torch.Tensor, one_hot: torch.Tensor, edge_sh: torch.Tensor,
-                radial: torch.Tensor, edge_index: torch.Tensor) -> torch.Tensor:
+                radial: torch.Tensor, edge_index: torch.Tensor, active: Optional[torch.Tensor] = None) -> torch.Tensor:
+        """New features of every node; with `active` (node indices) only of those, zeros elsewhere."""
         a = self.interaction(h, edge_sh, radial, edge_index)
+        h_all = h
+        if active is not None:
+            a, h = a.index_select(0, active), h.index_select(0, active)
+            species, one_hot = species.index_select(0, active), one_hot.index_select(0, active)
         with record_function("gaunt_md.many_body_product"):
             b = self.product(a, species)
         with record_function("gaunt_md.linear_readout"):
@@ -49,7 +54,9 @@ class GauntLayer(nn.Module):
             if self.skip is not None:
                 d = (min(h.shape[-1], out.shape[-1]))
                 out = torch.cat([out[:, :, :d] + self.skip(h[:, :, :d], one_hot), out[:, :, d:]], dim=-1)
-        return out
+        if active is None:
+            return out
+        return out.new_zeros((h_all.shape[0],) + out.shape[1:]).index_copy(0, active, out)
 
 
 class GauntMACE(nn.Module):
@@ -89,10 +96,11 @@ class GauntMACE(nn.Module):
         self.to(torch.float64)
 
     def node_energies(self, vectors: torch.Tensor, species: torch.Tensor, edge_index: torch.Tensor,
-                      layer_edges: Optional[List[torch.Tensor]] = None) -> torch.Tensor:
+                      layer_edges: Optional[List[torch.Tensor]] = None,
+                      layer_nodes: Optional[List[torch.Tensor]] = None) -> torch.Tensor:
         """Energy of every node from the edge vectors (r_j - r_i + shift, edge i <- j).  With
-        layer_edges (indices of the edges each interaction layer uses, see _layer_edges) only the
-        nodes those edges were chosen for get their true energy."""
+        layer_edges and layer_nodes (the edges each interaction layer uses and the nodes it
+        updates, see _local_layers) only the nodes they were chosen for get their true energy."""
         with record_function("gaunt_md.spherical_harmonics"):
             edge_sh = self.spherical_harmonics(vectors)
         with record_function("gaunt_md.radial_basis"):
@@ -108,12 +116,12 @@ class GauntMACE(nn.Module):
         interaction_energy = torch.zeros_like(density)
         t = 0
         for layer, readout in zip(self.layers, self.readouts):
-            if layer_edges is None:
+            if layer_edges is None or layer_nodes is None:
                 h = layer(h, species, one_hot, edge_sh, radial, edge_index)
             else:
                 keep = layer_edges[t]
                 h = layer(h, species, one_hot, edge_sh.index_select(0, keep), radial.index_select(0, keep),
-                          edge_index.index_select(1, keep))
+                          edge_index.index_select(1, keep), layer_nodes[t])
             with record_function("gaunt_md.linear_readout"):
                 interaction_energy = interaction_energy + readout(h)
             t += 1
@@ -122,19 +130,23 @@ class GauntMACE(nn.Module):
         return (self.e0[species] + self.shift * density * self.inv_avg_neighbors + self.scale * interaction_energy
                 + repulsion)
 
-    def _layer_edges(self, edge_index: torch.Tensor, num_nodes: int, num_local: int) -> List[torch.Tensor]:
-        """Indices of the edges each layer needs for the energies of nodes [0, num_local): the
-        last layer only edges into those nodes, each earlier layer also edges into the senders
-        of the layer after it.  Ghost atoms far from the owned ones then cost no edge work."""
+    def _local_layers(self, edge_index: torch.Tensor, num_nodes: int,
+                      num_local: int) -> Tuple[List[torch.Tensor], List[torch.Tensor]]:
+        """(edges, nodes) per layer that the energies of nodes [0, num_local) need: the last layer
+        updates only those nodes from the edges into them, each earlier layer also the senders
+        of the layer after it.  Ghost atoms far from the owned ones then cost no work."""
         needed = torch.zeros(num_nodes, dtype=torch.bool, device=edge_index.device)
         needed[:num_local] = True
-        chosen: List[torch.Tensor] = []
+        edges: List[torch.Tensor] = []
+        nodes: List[torch.Tensor] = []
         for _ in range(self.num_interactions):
             keep = torch.nonzero(needed[edge_index[0]]).squeeze(1)
-            chosen.append(keep)
+            edges.append(keep)
+            nodes.append(torch.nonzero(needed).squeeze(1))
             needed = needed.index_fill(0, edge_index[1].index_select(0, keep), True)
-        chosen.reverse()
-        return chosen
+        edges.reverse()
+        nodes.reverse()
+        return edges, nodes
 
     @torch.jit.export
     def forward_local(self, positions: torch.Tensor, species: torch.Tensor, edge_index: torch.Tensor,
@@ -143,8 +155,8 @@ class GauntMACE(nn.Module):
         images.  Energy sums owned atoms only; forces act on every atom (ghosts included, to be
         reverse-communicated); the per-atom virial splits each edge's term between its atoms."""
         vectors = (positions[edge_index[1]] - positions[edge_index[0]]).detach().requires_grad_(True)
-        layer_edges = self._layer_edges(edge_index, positions.shape[0], num_local)
-        node_energy = self.node_energies(vectors, species, edge_index, layer_edges)[:num_local]
+        layer_edges, layer_nodes = self._local_layers(edge_index, positions.shape[0], num_local)
+        node_energy = self.node_energies(vectors, species, edge_index, layer_edges, layer_nodes)[:num_local]
         energy = node_energy.sum()
         grads = torch.autograd.grad([energy], [vectors], allow_unused=True)
         g = grads[0]

@@ -307,20 +307,24 @@ class ModelChecks:
         for key in ("node_energy", "forces"):
             assert_close(whole[key], torch.cat([parts[0][key], parts[1][key]]), dtype)
 
-    def test_forward_local_skips_far_ghost_edges_without_changing_anything(self, model):
+    def test_forward_local_skips_far_ghosts_without_changing_anything(self, model):
         """Domain decomposition (LAMMPS): owned atoms first, then ghosts.  forward_local runs
-        each layer on the edges the owned atoms' energies need only; the result must equal
-        running every layer on every edge, and the far ghosts' edges must be dropped."""
+        each layer on the edges and nodes the owned atoms' energies need only; the result must
+        equal running every layer on every edge and node, and the far ghosts must be dropped."""
         dtype = model.e0.dtype
         atoms = random_cluster(seed=5, n=40, box=8.0, min_distance=1.0)
         order = np.argsort(atoms.positions[:, 0])  # owned = the 8 atoms with the smallest x
         g = graph(atoms[order], model.r_max, dtype)
         num_local, edges = 8, g["edge_index"].shape[1]
-        kept = [int(k.numel()) for k in model._layer_edges(g["edge_index"], len(atoms), num_local)]
+        layer_edges, layer_nodes = model._local_layers(g["edge_index"], len(atoms), num_local)
+        kept = [int(k.numel()) for k in layer_edges]
         assert kept == sorted(kept, reverse=True) and kept[0] < edges, (kept, edges)  # fewer in later layers
+        updated = [int(k.numel()) for k in layer_nodes]
+        assert updated == sorted(updated, reverse=True) and updated[-1] == num_local, updated
         pruned = model.forward_local(g["positions"], g["species"], g["edge_index"], num_local, True)
         everything = copy.copy(model)
-        everything._layer_edges = lambda edge_index, n, local: [torch.arange(edges)] * model.num_interactions
+        everything._local_layers = lambda edge_index, n, local: ([torch.arange(edges)] * model.num_interactions,
+                                                                 [torch.arange(n)] * model.num_interactions)
         full = everything.forward_local(g["positions"], g["species"], g["edge_index"], num_local, True)
         scripted = torch.jit.script(model).forward_local(g["positions"], g["species"], g["edge_index"], num_local, True)
         for key in ("energy", "node_energy", "forces", "virial", "atom_virial"):
