@@ -47,7 +47,7 @@ from torch.nn import functional as F
 from torch.profiler import record_function
 
 from ..so3 import gaunt_block, sh_dim
-from .routes import kernel_route
+from .routes import call_kernel, kernel_route
 
 ROUTE_VARIABLE = "GAUNT_MD_CONV"
 
@@ -315,14 +315,6 @@ def _forward_range(x: Tensor, radial: Tensor, sh: Tensor, weights: List[Tensor],
     out = x.new_zeros(x.shape[0], coupling.shape[1] // rows, x.shape[2])
     if last <= first:
         return out
-    if kernel_route(ROUTE_VARIABLE, x.device) == "triton":
-        tables = _triton().path_tables(groups, x.device)
-        for s in range(first, last, block_size):
-            e = min(s + block_size, last)
-            r = _radial_weights(radial[s:e], weights, x.shape[2])
-            v = (sh[s:e] @ coupling).view(e - s, rows, -1)
-            _triton().conv_forward_triton(x, r, v, senders[s:e], receivers[s:e], tables, out)
-        return out
     h = x.new_empty(min(block_size, last - first), rows, x.shape[2])
     for s in range(first, last, block_size):
         e = min(s + block_size, last)
@@ -335,13 +327,34 @@ def _forward_range(x: Tensor, radial: Tensor, sh: Tensor, weights: List[Tensor],
     return out
 
 
+def _forward_triton(x: Tensor, radial: Tensor, sh: Tensor, weights: List[Tensor], coupling: Tensor,
+                    receivers: Tensor, senders: Tensor, groups: List[int], block_size: int) -> Tensor:
+    rows = _rows(groups)
+    out = x.new_zeros(x.shape[0], coupling.shape[1] // rows, x.shape[2])
+    tables = _triton().path_tables(groups, x.device)
+    for s in range(0, radial.shape[0], block_size):
+        e = min(s + block_size, radial.shape[0])
+        r = _radial_weights(radial[s:e], weights, x.shape[2])
+        v = (sh[s:e] @ coupling).view(e - s, rows, -1)
+        _triton().conv_forward_triton(x, r, v, senders[s:e], receivers[s:e], tables, out)
+    return out
+
+
 @torch.library.custom_op("gaunt_md::conv", mutates_args=())
 def conv_op(x: Tensor, radial: Tensor, sh: Tensor, weights: List[Tensor], coupling: Tensor,
             receivers: Tensor, senders: Tensor, groups: List[int], block_size: int) -> Tensor:
     _check(x, radial, sh, weights, coupling, receivers, senders, groups, block_size)
+    args = (x, radial, sh, weights, coupling, receivers, senders, groups, block_size)
+    if kernel_route(ROUTE_VARIABLE, x.device) == "triton":
+        return call_kernel(ROUTE_VARIABLE, lambda: _forward_triton(*args), lambda: _forward_torch(*args))
+    return _forward_torch(*args)
+
+
+def _forward_torch(x: Tensor, radial: Tensor, sh: Tensor, weights: List[Tensor], coupling: Tensor,
+                   receivers: Tensor, senders: Tensor, groups: List[int], block_size: int) -> Tensor:
     profiling = torch._C._autograd._profiler_enabled()
     ranges = _split(radial.shape[0], block_size, x, profiling)
-    if len(ranges) == 1 or kernel_route(ROUTE_VARIABLE, x.device) == "triton":
+    if len(ranges) == 1:
         return _forward_range(x, radial, sh, weights, coupling, receivers, senders, groups, block_size,
                               0, radial.shape[0], profiling)
     parts = _workers.map(lambda r: _forward_range(x, radial, sh, weights, coupling, receivers, senders, groups,
@@ -376,9 +389,15 @@ def _backward(ctx, grad: Tensor):
     if torch.is_grad_enabled():
         return _backward_create_graph(x, radial, sh, weights, coupling, receivers, senders, groups, block, grad,
                                       flags)
+    args = (x, radial, sh, weights, coupling, receivers, senders, groups, block, grad, ctx.needs)
     if kernel_route(ROUTE_VARIABLE, x.device) == "triton":
-        return _backward_triton(x, radial, sh, weights, coupling, receivers, senders, groups, block, grad,
-                                ctx.needs)
+        return call_kernel(ROUTE_VARIABLE, lambda: _backward_triton(*args), lambda: _backward_torch(*args))
+    return _backward_torch(*args)
+
+
+def _backward_torch(x, radial, sh, weights, coupling, receivers, senders, groups, block, grad, needs):
+    """The blocked backward without create_graph (on CPU, ranges of blocks on worker threads)."""
+    need_x, need_radial, need_sh, need_w = needs
     profiling = torch._C._autograd._profiler_enabled()
     g_radial = torch.zeros_like(radial) if need_radial else None
     g_sh = torch.zeros_like(sh) if need_sh else None

@@ -25,7 +25,7 @@ import torch
 from torch import Tensor
 
 from .library import _check_correlation
-from .routes import kernel_route
+from .routes import call_kernel, kernel_route
 
 ROUTE_VARIABLE = "GAUNT_MD_FACTOR_PRODUCTS"
 CUDA_CHUNK_GRID_VALUES = 1 << 25
@@ -119,7 +119,13 @@ def factor_products_op(factors: Tensor, synthesis: Tensor, analysis: Tensor, cor
                        chunk: int) -> Tensor:
     _check(factors, synthesis, analysis, correlation, chunk)
     if route(factors.device) == "triton":
-        return _triton().factor_products_triton(factors, synthesis, analysis, correlation)
+        return call_kernel(ROUTE_VARIABLE,
+                           lambda: _triton().factor_products_triton(factors, synthesis, analysis, correlation),
+                           lambda: _products_torch(factors, synthesis, analysis, correlation, chunk))
+    return _products_torch(factors, synthesis, analysis, correlation, chunk)
+
+
+def _products_torch(factors: Tensor, synthesis: Tensor, analysis: Tensor, correlation: int, chunk: int) -> Tensor:
     n, _, c, _ = factors.shape
     out = factors.new_empty((n, correlation, c, analysis.shape[1]))
     chunk = device_chunk(chunk, factors.device, _grid_values_per_node(factors, synthesis))
@@ -144,13 +150,15 @@ def _backward(ctx, grad):
     gf = None
     if ctx.needs_input_grad[0]:
         # grad mode is on here only when this backward is differentiated again (create_graph)
+        chunk = device_chunk(ctx.chunk, factors.device, _grid_values_per_node(factors, synthesis))
+        differentiable = lambda: products_vjp(factors, grad, synthesis, analysis, ctx.correlation, chunk)
         if not torch.is_grad_enabled() and route(factors.device) == "triton":
-            gf = _triton().factor_products_vjp_triton(factors, grad.contiguous(), synthesis, analysis,
-                                                      ctx.correlation)
+            gf = call_kernel(ROUTE_VARIABLE,
+                             lambda: _triton().factor_products_vjp_triton(factors, grad.contiguous(), synthesis,
+                                                                          analysis, ctx.correlation),
+                             differentiable)
         else:
-            gf = products_vjp(factors, grad, synthesis, analysis, ctx.correlation,
-                              device_chunk(ctx.chunk, factors.device,
-                                           _grid_values_per_node(factors, synthesis)))
+            gf = differentiable()
     return gf, None, None, None, None
 
 

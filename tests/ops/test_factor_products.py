@@ -82,22 +82,6 @@ def test_bad_inputs_are_clear_errors():
         op(factors, synthesis, analysis, correlation, 0)
 
 
-def test_route_choice(monkeypatch):
-    from gaunt_md.ops import factor_products as fp
-    monkeypatch.delenv(fp.ROUTE_VARIABLE, raising=False)
-    assert fp.route(torch.device("cpu")) == "torch"
-    monkeypatch.setenv(fp.ROUTE_VARIABLE, "torch")
-    assert fp.route(torch.device("cuda")) == "torch"
-    monkeypatch.setenv(fp.ROUTE_VARIABLE, "fast")
-    with pytest.raises(ValueError, match="GAUNT_MD_FACTOR_PRODUCTS='fast'"):
-        fp.route(torch.device("cpu"))
-    monkeypatch.setenv(fp.ROUTE_VARIABLE, "triton")
-    from gaunt_md.ops import routes
-    monkeypatch.setattr(routes, "triton_usable", lambda device: False)
-    with pytest.raises(RuntimeError, match="needs triton and a CUDA device"):
-        fp.route(torch.device("cpu"))
-
-
 def test_cuda_chunks_are_large_cpu_chunks_as_given():
     from gaunt_md.ops.factor_products import CUDA_CHUNK_GRID_VALUES, device_chunk
     assert device_chunk(10, torch.device("cpu"), 6 * 64 * 72) == 10
