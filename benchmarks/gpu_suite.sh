@@ -3,6 +3,8 @@
 #
 #   MACE_PYTHON=/path/python MACE_PYTHONPATH=/path/mace-target OUT=/some/dir bash benchmarks/gpu_suite.sh
 #
+# 0. correctness first: the compiled Triton routes against the PyTorch routes on the GPU
+#    (tests/ops/test_triton_routes_cuda.py, test_many_body.py's CUDA cases; ~1 minute);
 # 1. model_speed.py --device cuda: Gaunt-MACE (PyTorch path, gaunt_method=grid; the Triton
 #    path; the factor product basis of the shipped potential with its Triton kernels and with
 #    the PyTorch route) against mace-torch MACE with e3nn and converted to cuEquivariance,
@@ -57,6 +59,13 @@ try:
     import cuequivariance_torch as cuet; print('cuequivariance_torch', cuet.__version__)
 except Exception as exc: print('cuequivariance_torch not importable:', exc)
 " 2>&1 | tail -4
+
+if [ "$DEVICE" = cuda ]; then
+    echo; echo "== GPU correctness (tests)"
+    timeout -k 15 180 "$PYTHON" -m pytest -q -p no:cacheprovider tests/ops/test_triton_routes_cuda.py \
+        tests/ops/test_many_body.py 2>&1 | tail -15
+    echo "tests exit ${PIPESTATUS[0]}"
+fi
 
 echo; echo "== model_speed (limit ${MS_LIMIT} s)"
 timeout -s INT -k 15 "$MS_HARD" "$PYTHON" benchmarks/model_speed.py --device "$DEVICE" \

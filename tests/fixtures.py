@@ -149,17 +149,18 @@ def dtype(request) -> str:
 
 # --- running a model without the calculator ---------------------------------------------------
 
-def predict(module, atoms: Atoms, dtype: str, stress: bool = False) -> Dict[str, np.ndarray]:
+def predict(module, atoms: Atoms, dtype: str, stress: bool = False, device="cpu") -> Dict[str, np.ndarray]:
     """energy, node_energy, forces (and stress, 3x3) of one structure from a model module
-    (eager or TorchScript), with the graph built by gaunt_md.data."""
+    (eager or TorchScript, on `device`), with the graph built by gaunt_md.data."""
     graph = graph_from_atoms(atoms, SpeciesTable(ELEMENTS), R_MAX, dtype=DTYPES[dtype])
     b = collate([graph])
-    out = module(b.positions.clone(), b.species, b.edge_index, b.shifts, b.batch, b.cell, b.num_graphs,
-                 True, stress, False)
+    on = lambda t: t.to(device)
+    out = module(on(b.positions.clone()), on(b.species), on(b.edge_index), on(b.shifts), on(b.batch), on(b.cell),
+                 b.num_graphs, True, stress, False)
     result = {"energy": out["energy"][0], "node_energy": out["node_energy"], "forces": out["forces"]}
     if stress:
         result["stress"] = out["stress"][0]
-    return {k: v.detach().double().numpy() for k, v in result.items()}
+    return {k: v.detach().double().cpu().numpy() for k, v in result.items()}
 
 
 def relative_error(out, ref) -> float:
