@@ -12,7 +12,9 @@ interactions, r_max 5, radial MLP [64, 64, 64]; untrained, weights frozen; eager
   correlation  2..5, body order of the Gaunt product basis
   many_body    the Gaunt many-body product op alone (correlation 3, degree L in and out,
                method 'auto' or --mb-method), forward and forward + backward, on nodes x channels
-               rows, vs L
+               rows, vs L; with --product-basis factors the factor basis module alone
+               (GauntFactorProductBasis: channel mixing of each factor + the factor-products op)
+--product-basis factors runs every sweep with the shipped potential's product basis.
 The degree sweeps fit time ~ (L+1)^k (hidden_lmax starts at 0) on the 243-atom box, over all
 points and over L >= 2; the many-body op fits time ~ L^k over L >= 3.  Every point runs in a
 fresh worker process (benchmarks/common.py: run_worker); memory = peak resident set during the
@@ -22,6 +24,7 @@ than 0.75 x threads cores busy (another job on the machine).
     python benchmarks/scaling.py                    # everything, float64 (~20 min, 2 cores)
     python benchmarks/scaling.py --quick            # small sizes, a minute or two
     python benchmarks/scaling.py --only atoms many_body --atoms 3bpa 9 999
+    python benchmarks/scaling.py --product-basis factors --only many_body correlation --tag factors
 Writes benchmarks/results/scaling_<dtype>[_quick][_<tag>].json, .md and .png.
 """
 from __future__ import annotations
@@ -77,7 +80,7 @@ def model_call(atoms, dtype, **overrides) -> tuple:
     from gaunt_md.nn import GauntMACE, ModelConfig
     edge_index, shifts = neighbour_list(atoms.positions, atoms.cell.array, atoms.pbc, 5.0)
     torch.manual_seed(0)
-    cfg = dict(DEFAULT, **overrides)
+    cfg = dict(DEFAULT, **overrides)  # overrides include product_basis
     model = GauntMACE(ModelConfig(atomic_numbers=[1, 6, 7, 8], avg_num_neighbors=edge_index.shape[1] / len(atoms),
                                   **cfg)).to(dtype)
     model.eval()
@@ -113,6 +116,7 @@ def worker_model(req: dict) -> dict:
 
 def worker_many_body(req: dict) -> dict:
     import torch
+    from gaunt_md.nn.factor_product import GauntFactorProductBasis
     from gaunt_md.ops import autotune_choices, many_body_product
     from gaunt_md.so3 import sh_dim
     dtype = getattr(torch, req["dtype"])
@@ -124,8 +128,17 @@ def worker_many_body(req: dict) -> dict:
     xg = x.clone().requires_grad_(True)
     grad = torch.randn(nodes, channels, sh_dim(L), dtype=dtype)
     method = req.get("method", "auto")
-    fwd = lambda: many_body_product(x, w, species, L, method)
-    fwd_bwd = lambda: torch.autograd.grad(many_body_product(xg, w, species, L, method), [xg], grad)
+    if req.get("product_basis") == "factors":
+        basis = GauntFactorProductBasis(channels, L, L, correlation, 4).to(dtype).requires_grad_(False)
+        product = lambda features: basis(features, species)
+        method = "factors"
+    else:
+        product = lambda features: many_body_product(features, w, species, L, method)
+
+    def fwd():
+        with torch.no_grad():
+            return product(x)
+    fwd_bwd = lambda: torch.autograd.grad(product(xg), [xg], grad)
     r = {"L": L, "rows": nodes * channels, "threads": torch.get_num_threads(), "method": method}
     for name, fn in (("forward", fwd), ("forward_backward", fwd_bwd)):
         m = measure(fn, req)
@@ -177,7 +190,7 @@ def report_error(label: str, r: dict) -> bool:
 def sweep_atoms(cfg, args) -> dict:
     rows = []
     for size in cfg["atoms"]:
-        r = point(cfg, args, task="model", size=str(size))
+        r = point(cfg, args, task="model", size=str(size), overrides={"product_basis": args.product_basis})
         if report_error(f"size {size}", r):
             continue
         print(f"  atoms {r['atoms']:6d}  edges {r['edges']:7d}  {r['median_s'] * 1e3:9.1f} ms{star(r)}  "
@@ -192,7 +205,8 @@ def sweep_atoms(cfg, args) -> dict:
 def sweep_degree(cfg, args, key: str) -> dict:
     rows = []
     for value in cfg[key]:
-        r = point(cfg, args, task="model", size=str(cfg["degree_box"]), overrides={key: value})
+        r = point(cfg, args, task="model", size=str(cfg["degree_box"]),
+                  overrides={key: value, "product_basis": args.product_basis})
         if report_error(f"{key} {value}", r):
             continue
         r["value"] = value
@@ -221,7 +235,7 @@ def sweep_many_body(cfg, args) -> dict:
     rows = []
     for L in cfg["many_body"]:
         r = point(cfg, args, task="many_body", L=L, nodes=nodes, channels=channels, correlation=correlation,
-                  method=args.mb_method)
+                  method=args.mb_method, product_basis=args.product_basis)
         if report_error(f"many-body L {L}", r):
             continue
         print(f"  many-body L {L}  fwd {r['forward_s'] * 1e3:8.2f} ms{star(r, 'forward_cores_used')}  "
@@ -229,7 +243,8 @@ def sweep_many_body(cfg, args) -> dict:
               f"{r['methods']}", flush=True)
         rows.append(r)
     fit_rows = [r for r in rows if r["L"] >= 3]
-    return {"rows": rows, "nodes": nodes, "channels": channels, "correlation": correlation, "method": args.mb_method,
+    method = "factors (GauntFactorProductBasis)" if args.product_basis == "factors" else args.mb_method
+    return {"rows": rows, "nodes": nodes, "channels": channels, "correlation": correlation, "method": method,
             "forward_exponent": fit([r["L"] for r in fit_rows], [r["forward_s"] for r in fit_rows]),
             "forward_backward_exponent": fit([r["L"] for r in fit_rows], [r["forward_backward_s"] for r in fit_rows])}
 
@@ -270,7 +285,7 @@ def markdown(results: dict, dtype: str, threads: int) -> str:
                   f"{r['forward_backward_peak_extra_mb']:.0f} | "
                   f"{r['methods'].get('many_body', r.get('method', '-'))}/{r['methods'].get('vjp', r.get('method', '-'))} |"
                   for r in s["rows"]]
-        lines += ["", f"Gaunt many-body op alone ({s['nodes']} nodes x {s['channels']} channels, correlation "
+        lines += ["", f"Gaunt many-body step alone ({s['nodes']} nodes x {s['channels']} channels, correlation "
                       f"{s['correlation']}, degree L in and out, method {s.get('method', 'auto')}): forward ~ L^{s['forward_exponent']:.2f}, "
                       f"forward+backward ~ L^{s['forward_backward_exponent']:.2f} (fit over L >= 3)", ""]
     return "\n".join(lines)
@@ -355,6 +370,8 @@ def main(argv=None) -> int:
     parser.add_argument("--timeout", type=float, default=900.0, help="s per worker process")
     parser.add_argument("--mem-limit", type=float, default=16.0, help="GB: stop a worker above this resident set")
     parser.add_argument("--tag", default="", help="suffix of the output files")
+    parser.add_argument("--product-basis", default="power", choices=["power", "factors"],
+                        help="product basis of every sweep (factors: the shipped potential's)")
     args = parser.parse_args(argv)
     import torch
     cfg = dict(QUICK if args.quick else FULL)
@@ -378,11 +395,13 @@ def main(argv=None) -> int:
     common.RESULTS.mkdir(parents=True, exist_ok=True)
     stem = f"scaling_{args.dtype}" + ("_quick" if args.quick else "") + (f"_{args.tag}" if args.tag else "")
     meta = {"dtype": args.dtype, "threads": threads, "torch": torch.__version__, "quick": args.quick,
+            "product_basis": args.product_basis,
             "config": cfg, "git": common.git_state(), "seconds": time.perf_counter() - start}
     (common.RESULTS / f"{stem}.json").write_text(json.dumps({"meta": meta, **results}, indent=1, default=str))
     (common.RESULTS / f"{stem}.md").write_text(text + "\n")
     plot(results, common.RESULTS / f"{stem}.png",
-         f"Gaunt-MACE scaling, energy+forces, {args.dtype}, {threads} threads (CPU)")
+         f"Gaunt-MACE scaling, energy+forces, {args.dtype}, {threads} threads (CPU), "
+         f"{args.product_basis} product basis")
     print(f"wrote benchmarks/results/{stem}.json, .md, .png ({meta['seconds']:.0f} s)")
     return 0
 
