@@ -49,10 +49,6 @@ def _check(factors: Tensor, synthesis: Tensor, analysis: Tensor, correlation: in
                              f"got {t.dtype}, {t.device}")
 
 
-def route(device: torch.device) -> str:
-    return kernel_route(ROUTE_VARIABLE, device)
-
-
 def device_chunk(chunk: int, device: torch.device, grid_values_per_node: int) -> int:
     """Nodes per step of the PyTorch route: the caller's cache-sized chunk on CPU; on CUDA
     enough nodes for ~2^25 grid values, so that a large system is a few launches per op, not
@@ -118,7 +114,7 @@ def products_vjp(factors: Tensor, grad: Tensor, synthesis: Tensor, analysis: Ten
 def factor_products_op(factors: Tensor, synthesis: Tensor, analysis: Tensor, correlation: int,
                        chunk: int) -> Tensor:
     _check(factors, synthesis, analysis, correlation, chunk)
-    if route(factors.device) == "triton":
+    if kernel_route(ROUTE_VARIABLE, factors.device) == "triton":
         return call_kernel(ROUTE_VARIABLE,
                            lambda: _triton().factor_products_triton(factors, synthesis, analysis, correlation),
                            lambda: _products_torch(factors, synthesis, analysis, correlation, chunk))
@@ -152,10 +148,10 @@ def _backward(ctx, grad):
         # grad mode is on here only when this backward is differentiated again (create_graph)
         chunk = device_chunk(ctx.chunk, factors.device, _grid_values_per_node(factors, synthesis))
         differentiable = lambda: products_vjp(factors, grad, synthesis, analysis, ctx.correlation, chunk)
-        if not torch.is_grad_enabled() and route(factors.device) == "triton":
+        if not torch.is_grad_enabled() and kernel_route(ROUTE_VARIABLE, factors.device) == "triton":
             gf = call_kernel(ROUTE_VARIABLE,
-                             lambda: _triton().factor_products_vjp_triton(factors, grad.contiguous(), synthesis,
-                                                                          analysis, ctx.correlation),
+                             lambda: _triton().factor_products_vjp_triton(factors, grad, synthesis, analysis,
+                                                                          ctx.correlation),
                              differentiable)
         else:
             gf = differentiable()

@@ -24,11 +24,16 @@ T = TypeVar("T")
 _failed: Set[str] = set()  # variables whose Triton kernels failed under auto
 
 
-def kernel_route(variable: str, device: torch.device) -> str:
-    """'triton' or 'torch' for tensors on this device, as the environment variable says."""
+def _chosen(variable: str) -> str:
     chosen = os.environ.get(variable, "auto") or "auto"
     if chosen not in ROUTES:
         raise ValueError(f"{variable}={chosen!r}: choose one of {', '.join(ROUTES)}")
+    return chosen
+
+
+def kernel_route(variable: str, device: torch.device) -> str:
+    """'triton' or 'torch' for tensors on this device, as the environment variable says."""
+    chosen = _chosen(variable)
     if chosen == "auto":
         return "triton" if device.type == "cuda" and variable not in _failed and triton_usable(device) else "torch"
     if chosen == "triton" and not triton_usable(device):
@@ -44,7 +49,7 @@ def call_kernel(variable: str, kernel: Callable[[], T], fallback: Callable[[], T
     try:
         return kernel()
     except Exception as error:
-        if (os.environ.get(variable, "auto") or "auto") != "auto":
+        if _chosen(variable) != "auto":
             raise
         _failed.add(variable)
         warnings.warn(f"{variable}: the Triton kernels failed ({type(error).__name__}: {error}); this op takes "
