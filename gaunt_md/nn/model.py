@@ -43,7 +43,7 @@ class GauntLayer(nn.Module):
                 radial: torch.Tensor, edge_index: torch.Tensor, active: Optional[torch.Tensor] = None) -> torch.Tensor:
         """New features of every node; with `active` (node indices) only of those, zeros elsewhere."""
         a = self.interaction(h, edge_sh, radial, edge_index)
-        h_all = h
+        num_nodes = h.shape[0]
         if active is not None:
             a, h = a.index_select(0, active), h.index_select(0, active)
             species, one_hot = species.index_select(0, active), one_hot.index_select(0, active)
@@ -56,7 +56,7 @@ class GauntLayer(nn.Module):
                 out = torch.cat([out[:, :, :d] + self.skip(h[:, :, :d], one_hot), out[:, :, d:]], dim=-1)
         if active is None:
             return out
-        return out.new_zeros((h_all.shape[0],) + out.shape[1:]).index_copy(0, active, out)
+        return out.new_zeros((num_nodes,) + out.shape[1:]).index_copy(0, active, out)
 
 
 class GauntMACE(nn.Module):
