@@ -18,6 +18,7 @@ Forward and first-order backward only: a differentiated backward takes the PyTor
 """
 from __future__ import annotations
 
+import functools
 from typing import List, Tuple
 
 import torch
@@ -108,7 +109,13 @@ if TRITON_AVAILABLE:
 
 def path_tables(groups: List[int], device: torch.device) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """(q_start, row_start, width) per path, int32, from the conv op's (first path, count, l1)
-    groups: the rows q of path p are q_start[p] .. q_start[p] + width[p] - 1."""
+    groups: the rows q of path p are q_start[p] .. q_start[p] + width[p] - 1.  Made once per
+    (groups, device), not in every forward and backward."""
+    return _path_tables(tuple(groups), torch.device(device))
+
+
+@functools.lru_cache(maxsize=None)
+def _path_tables(groups: Tuple[int, ...], device: torch.device):
     q_start, row_start, width = [], [], []
     q = 0
     for k in range(0, len(groups), 3):
