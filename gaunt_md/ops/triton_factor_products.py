@@ -2,7 +2,9 @@
 
 One program takes BLOCK_R rows, a row being one (node, channel) pair with its F factors
 [F, D], and walks the G sphere-grid points in chunks of BLOCK_G, as the kernels of
-triton_kernels.py do; the grid values of the factors never reach global memory.
+triton_kernels.py do; the grid values of the factors never reach global memory.  The kernels
+read and write the op's own layouts ([N, F, C, D] factors, [N, K, C, Dout] products and their
+gradients) in place: row r = n C + c starts at n F C D + c D (no transposed copies).
 
     forward  out[r, nu-1] = (prod_{i in body order nu} x[r, i] @ S) @ A
     vjp      out[r, i]    = (grad[r, nu-1] @ A^T  *  prod_{j in nu, j != i} x[r, j] @ S) @ S^T
@@ -22,19 +24,43 @@ if TRITON_AVAILABLE:
     import triton
     import triton.language as tl
 
-    from .triton_kernels import (BLOCK_R, LAUNCH_OPTIONS, _analyze, _block, _block_g, _grid, _load_tile,
-                                 _row_block, _store_tile, _synthesize)
+    from .triton_kernels import BLOCK_R, LAUNCH_OPTIONS, _analyze, _block, _block_g, _grid, _row_block, _synthesize
 
     @triton.jit
-    def _factor_grid(x_ptr, rows, n_rows, factor, F: tl.constexpr, d, D: tl.constexpr, s_ptr, g,
-                     G: tl.constexpr):
-        """Grid values x[rows, factor] @ S[:, g] of one factor, x laid out [rows, F, D]."""
-        x = _load_tile(x_ptr + factor * D, rows, n_rows, F * D, d, D)
+    def _row_offsets(rows, C, SLOTS: tl.constexpr, WIDTH: tl.constexpr):
+        """Offsets of t[n, 0, c, 0] in a [N, SLOTS, C, WIDTH] tensor t for the rows r = n C + c."""
+        return (rows // C) * (SLOTS * C * WIDTH) + (rows % C) * WIDTH
+
+    @triton.jit
+    def _slot_pointers(ptr, offsets, rows, n_rows, slot, C, cols, WIDTH: tl.constexpr):
+        """Pointers to t[n, slot, c, cols] for the rows (see _row_offsets), and their mask."""
+        mask = (rows[:, None] < n_rows) & (cols[None, :] < WIDTH)
+        return ptr + (offsets + slot * C * WIDTH)[:, None] + cols[None, :], mask
+
+    @triton.jit
+    def _load_slot(ptr, offsets, rows, n_rows, slot, C, cols, WIDTH: tl.constexpr):
+        pointers, mask = _slot_pointers(ptr, offsets, rows, n_rows, slot, C, cols, WIDTH)
+        return tl.load(pointers, mask=mask, other=0.0)
+
+    @triton.jit
+    def _store_slot(ptr, offsets, rows, n_rows, slot, C, cols, WIDTH: tl.constexpr, value):
+        pointers, mask = _slot_pointers(ptr, offsets, rows, n_rows, slot, C, cols, WIDTH)
+        tl.store(pointers, value, mask=mask)
+
+    @triton.jit
+    def _factor_grid(x_ptr, x_offsets, rows, n_rows, factor, C, d, D: tl.constexpr, s_ptr, g, G: tl.constexpr):
+        """Grid values x[n, factor, c] @ S[:, g] of one factor for the rows."""
+        x = _load_slot(x_ptr, x_offsets, rows, n_rows, factor, C, d, D)
         return _synthesize(x, s_ptr, d, D, g, G)
 
     @triton.jit
-    def _row_tiles(BLOCK_R: tl.constexpr, BLOCK_D: tl.constexpr, BLOCK_OUT: tl.constexpr):
-        return _row_block(BLOCK_R), tl.arange(0, BLOCK_D), tl.arange(0, BLOCK_OUT)
+    def _row_tiles(C, F: tl.constexpr, D: tl.constexpr, K: tl.constexpr, DOUT: tl.constexpr,
+                   BLOCK_R: tl.constexpr, BLOCK_D: tl.constexpr, BLOCK_OUT: tl.constexpr):
+        """This program's rows, coefficient and output indices, and the rows' offsets in the
+        [N, F, C, D] factor layout and in the [N, K, C, Dout] product layout."""
+        rows = _row_block(BLOCK_R)
+        return (rows, tl.arange(0, BLOCK_D), tl.arange(0, BLOCK_OUT), _row_offsets(rows, C, F, D),
+                _row_offsets(rows, C, K, DOUT))
 
     @triton.jit
     def _load_transposed(ptr, rows, n_rows, cols, n_cols, col_stride):
@@ -44,32 +70,32 @@ if TRITON_AVAILABLE:
 
     @triton.jit
     def _factor_products_kernel(
-        x_ptr, s_ptr, a_ptr, out_ptr, n_rows,
+        x_ptr, s_ptr, a_ptr, out_ptr, n_rows, C,
         F: tl.constexpr, D: tl.constexpr, G: tl.constexpr, DOUT: tl.constexpr, K: tl.constexpr,
         BLOCK_R: tl.constexpr, BLOCK_D: tl.constexpr, BLOCK_G: tl.constexpr, BLOCK_OUT: tl.constexpr,
     ):
-        rows, d, m = _row_tiles(BLOCK_R, BLOCK_D, BLOCK_OUT)
+        rows, d, m, x_offsets, out_offsets = _row_tiles(C, F, D, K, DOUT, BLOCK_R, BLOCK_D, BLOCK_OUT)
         for nu in tl.static_range(1, K + 1):
             first = nu * (nu - 1) // 2
             acc = tl.zeros((BLOCK_R, BLOCK_OUT), dtype=x_ptr.dtype.element_ty)
             for g0 in range(0, G, BLOCK_G):
                 g = g0 + tl.arange(0, BLOCK_G)
-                h = _factor_grid(x_ptr, rows, n_rows, first, F, d, D, s_ptr, g, G)
+                h = _factor_grid(x_ptr, x_offsets, rows, n_rows, first, C, d, D, s_ptr, g, G)
                 for j in tl.static_range(1, nu):
-                    h = h * _factor_grid(x_ptr, rows, n_rows, first + j, F, d, D, s_ptr, g, G)
+                    h = h * _factor_grid(x_ptr, x_offsets, rows, n_rows, first + j, C, d, D, s_ptr, g, G)
                 acc = _analyze(h, a_ptr, g, G, m, DOUT, acc)
-            _store_tile(out_ptr + (nu - 1) * DOUT, rows, n_rows, K * DOUT, m, DOUT, acc)
+            _store_slot(out_ptr, out_offsets, rows, n_rows, nu - 1, C, m, DOUT, acc)
 
     @triton.jit
     def _factor_products_vjp_kernel(
-        x_ptr, grad_ptr, s_ptr, a_ptr, out_ptr, n_rows,
+        x_ptr, grad_ptr, s_ptr, a_ptr, out_ptr, n_rows, C,
         F: tl.constexpr, D: tl.constexpr, G: tl.constexpr, DOUT: tl.constexpr, K: tl.constexpr,
         BLOCK_R: tl.constexpr, BLOCK_D: tl.constexpr, BLOCK_G: tl.constexpr, BLOCK_OUT: tl.constexpr,
     ):
-        rows, d, m = _row_tiles(BLOCK_R, BLOCK_D, BLOCK_OUT)
+        rows, d, m, x_offsets, grad_offsets = _row_tiles(C, F, D, K, DOUT, BLOCK_R, BLOCK_D, BLOCK_OUT)
         for nu in tl.static_range(1, K + 1):
             first = nu * (nu - 1) // 2
-            grad = _load_tile(grad_ptr + (nu - 1) * DOUT, rows, n_rows, K * DOUT, m, DOUT)
+            grad = _load_slot(grad_ptr, grad_offsets, rows, n_rows, nu - 1, C, m, DOUT)
             for i in tl.static_range(nu):
                 acc = tl.zeros((BLOCK_R, BLOCK_D), dtype=x_ptr.dtype.element_ty)
                 for g0 in range(0, G, BLOCK_G):
@@ -78,10 +104,10 @@ if TRITON_AVAILABLE:
                     h = tl.dot(grad, a_t, input_precision="ieee")
                     for j in tl.static_range(nu):
                         if j != i:
-                            h = h * _factor_grid(x_ptr, rows, n_rows, first + j, F, d, D, s_ptr, g, G)
+                            h = h * _factor_grid(x_ptr, x_offsets, rows, n_rows, first + j, C, d, D, s_ptr, g, G)
                     s_t = _load_transposed(s_ptr, g, G, d, D, G)                    # S^T [g, d]
                     acc = tl.dot(h, s_t, acc, input_precision="ieee", out_dtype=acc.dtype)
-                _store_tile(out_ptr + (first + i) * D, rows, n_rows, F * D, d, D, acc)
+                _store_slot(out_ptr, x_offsets, rows, n_rows, first + i, C, d, D, acc)
 
 
 def _check(factors, synthesis, analysis, correlation: int) -> None:
@@ -98,16 +124,6 @@ def _check(factors, synthesis, analysis, correlation: int) -> None:
     _check_usable(factors.device)
 
 
-def _rows(t: torch.Tensor) -> torch.Tensor:
-    """[N, X, C, Y] -> [N * C, X, Y] contiguous: one row per (node, channel)."""
-    n, x, c, y = t.shape
-    return t.transpose(1, 2).reshape(n * c, x, y).contiguous()
-
-
-def _unrows(t: torch.Tensor, n: int, c: int) -> torch.Tensor:
-    return t.view(n, c, t.shape[1], t.shape[2]).transpose(1, 2).contiguous()
-
-
 def _sizes(D: int, G: int, Dout: int) -> dict:
     return dict(BLOCK_R=BLOCK_R, BLOCK_D=_block(D), BLOCK_G=_block_g(G), BLOCK_OUT=_block(Dout))
 
@@ -119,13 +135,13 @@ def factor_products_triton(factors: torch.Tensor, synthesis: torch.Tensor, analy
     _check(factors, synthesis, analysis, correlation)
     N, F, C, D = factors.shape
     G, Dout = analysis.shape
-    out = torch.empty((N * C, correlation, Dout), dtype=factors.dtype, device=factors.device)
+    out = torch.empty((N, correlation, C, Dout), dtype=factors.dtype, device=factors.device)
     if N * C and Dout:
         _factor_products_kernel[_grid(N * C)](
-            _rows(factors), synthesis.contiguous(), analysis.contiguous(), out, N * C,
+            factors.contiguous(), synthesis.contiguous(), analysis.contiguous(), out, N * C, C,
             F=F, D=D, G=G, DOUT=Dout, K=correlation, **_sizes(D, G, Dout), **LAUNCH_OPTIONS,
         )
-    return _unrows(out, N, C)
+    return out
 
 
 def factor_products_vjp_triton(factors: torch.Tensor, grad: torch.Tensor, synthesis: torch.Tensor,
@@ -137,14 +153,14 @@ def factor_products_vjp_triton(factors: torch.Tensor, grad: torch.Tensor, synthe
     G, Dout = analysis.shape
     _check_float("grad", grad, factors.dtype, factors.device, 4)
     _check_shape("grad", grad, (N, correlation, C, Dout))
-    out = torch.empty((N * C, F, D), dtype=factors.dtype, device=factors.device)
     if N * C == 0 or Dout == 0:
         return torch.zeros_like(factors)
+    out = torch.empty((N, F, C, D), dtype=factors.dtype, device=factors.device)
     _factor_products_vjp_kernel[_grid(N * C)](
-        _rows(factors), _rows(grad), synthesis.contiguous(), analysis.contiguous(), out, N * C,
+        factors.contiguous(), grad.contiguous(), synthesis.contiguous(), analysis.contiguous(), out, N * C, C,
         F=F, D=D, G=G, DOUT=Dout, K=correlation, **_sizes(D, G, Dout), **LAUNCH_OPTIONS,
     )
-    return _unrows(out, N, C)
+    return out
 
 
 __all__ = ["factor_products_triton", "factor_products_vjp_triton"]

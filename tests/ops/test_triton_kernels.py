@@ -385,8 +385,8 @@ def test_kernels_compile_for_sm90(tk):
     # the shipped potential's sizes (second layer): factors of degree 3, 66 grid points, output degree 1
     factor_sizes = dict(F=6, D=16, G=66, DOUT=4, K=3, BLOCK_R=tk.BLOCK_R, BLOCK_D=16,
                         BLOCK_G=tk.MAX_BLOCK_G, BLOCK_OUT=16)
-    kernels[tfp._factor_products_kernel] = (["x_ptr", "s_ptr", "a_ptr", "out_ptr"], ["n_rows"], factor_sizes)
-    kernels[tfp._factor_products_vjp_kernel] = (["x_ptr", "grad_ptr", "s_ptr", "a_ptr", "out_ptr"], ["n_rows"],
+    kernels[tfp._factor_products_kernel] = (["x_ptr", "s_ptr", "a_ptr", "out_ptr"], ["n_rows", "C"], factor_sizes)
+    kernels[tfp._factor_products_vjp_kernel] = (["x_ptr", "grad_ptr", "s_ptr", "a_ptr", "out_ptr"], ["n_rows", "C"],
                                                 factor_sizes)
     from gaunt_md.ops import triton_conv as tc
     conv_sizes = dict(P=10, Q=22, DIN=4, DOUT=16, BLOCK_E=tc._block_e(16, 64), BLOCK_C=64, BLOCK_OUT=16)
