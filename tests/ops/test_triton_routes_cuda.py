@@ -8,17 +8,13 @@ import torch
 import gaunt_md  # noqa: F401  (registers the ops)
 from gaunt_md.ops import conv, factor_products
 from gaunt_md.ops.backends import triton_usable
+from tests.ops.test_conv import rel_err
 
 CUDA = torch.device("cuda")
 pytestmark = pytest.mark.skipif(not (torch.cuda.is_available() and triton_usable(CUDA)),
                                 reason="needs CUDA and triton")
 DTYPES = [torch.float64, torch.float32]
 TOLERANCE = {torch.float64: 1e-10, torch.float32: 1e-4}  # float32: atomic adds sum in any order
-
-
-def _relative(a: torch.Tensor, b: torch.Tensor) -> float:
-    a, b = a.detach().double().cpu(), b.detach().double().cpu()
-    return float((a - b).abs().max() / b.abs().max().clamp_min(1e-30))
 
 
 def _on_both_routes(monkeypatch, variables, run):
@@ -45,7 +41,7 @@ def test_conv_routes_agree(monkeypatch, degrees, dtype):
 
     reference, triton = _on_both_routes(monkeypatch, [conv.ROUTE_VARIABLE], run)
     for a, b in zip(triton, reference):
-        assert _relative(a, b) < TOLERANCE[dtype]
+        assert rel_err(a, b) < TOLERANCE[dtype]
 
 
 @pytest.mark.parametrize("dtype", DTYPES, ids=str)
@@ -62,7 +58,7 @@ def test_factor_products_routes_agree(monkeypatch, dtype):
 
     reference, triton = _on_both_routes(monkeypatch, [factor_products.ROUTE_VARIABLE], run)
     for a, b in zip(triton, reference):
-        assert _relative(a, b) < TOLERANCE[dtype]
+        assert rel_err(a, b) < TOLERANCE[dtype]
 
 
 def test_scripted_model_routes_agree(monkeypatch):
@@ -82,4 +78,4 @@ def test_scripted_model_routes_agree(monkeypatch):
 
     reference, triton = _on_both_routes(monkeypatch, [conv.ROUTE_VARIABLE, factor_products.ROUTE_VARIABLE], run)
     for key in ("energy", "forces", "stress"):
-        assert _relative(torch.as_tensor(triton[key]), torch.as_tensor(reference[key])) < 1e-10, key
+        assert rel_err(torch.as_tensor(triton[key]), torch.as_tensor(reference[key])) < 1e-10, key
