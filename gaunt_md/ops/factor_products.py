@@ -160,4 +160,4 @@ def _backward(ctx, grad):
 
 factor_products_op.register_autograd(_backward, setup_context=_setup)
 
-__all__ = ["factor_products_op", "products_reference", "products_vjp", "route", "device_chunk"]
+__all__ = ["factor_products_op", "products_reference", "products_vjp", "device_chunk"]
