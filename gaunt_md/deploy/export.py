@@ -1,6 +1,7 @@
 """Export a training checkpoint to a self-describing TorchScript file."""
 from __future__ import annotations
 
+import io
 import json
 from pathlib import Path
 from typing import Optional
@@ -10,6 +11,7 @@ import torch
 from .. import __version__
 from ..data import SpeciesTable
 from ..train.checkpoint import model_from_checkpoint, read_checkpoint
+from .integrity import DIGEST_KEY, content_digest
 from .metadata import EXTRA_FILE, FORMAT, FORMAT_VERSION, dumps
 
 
@@ -51,5 +53,12 @@ def export_model(checkpoint, output, dtype: Optional[str] = None) -> dict:
     scripted = torch.jit.script(model)
     output = Path(output)
     output.parent.mkdir(parents=True, exist_ok=True)
+    # the content hash covers every entry but the metadata, so it is taken from a first save
+    # (torch writes the same bytes for the same module) and stored in the metadata of the file
+    buffer = io.BytesIO()
+    torch.jit.save(scripted, buffer, _extra_files={EXTRA_FILE: dumps(meta)})
+    meta[DIGEST_KEY] = content_digest(io.BytesIO(buffer.getvalue()))
     torch.jit.save(scripted, str(output), _extra_files={EXTRA_FILE: dumps(meta)})
+    if content_digest(output) != meta[DIGEST_KEY]:
+        raise RuntimeError(f"writing {output} did not reproduce the exported archive; try again")
     return meta

@@ -1,13 +1,17 @@
-"""Load an exported model: metadata first, custom-op libraries imported, then torch.jit.load."""
+"""Load an exported model: metadata first, the archive verified (CRCs, content hash), the
+allowed custom-op libraries imported, then torch.jit.load and the metadata checked against the
+module."""
 from __future__ import annotations
 
-import importlib
 from dataclasses import dataclass
-from typing import Optional, Union
+from typing import Mapping, Optional, Union
 
 import torch
 
+from .consistency import check_consistency
+from .integrity import verify_archive
 from .metadata import read_metadata
+from .op_libraries import import_op_libraries
 
 DTYPES = {"float32": torch.float32, "float64": torch.float64}
 
@@ -46,21 +50,14 @@ def resolve_dtype(dtype: Union[None, str, torch.dtype], default: str) -> torch.d
     return DTYPES[dtype]
 
 
-def _import_op_libraries(meta: dict, path) -> None:
-    for package, module in meta.get("custom_op_libraries", {}).items():
-        try:
-            importlib.import_module(module)
-        except ImportError as err:
-            raise RuntimeError(
-                f"{path} needs the custom ops of the Python package {package!r} "
-                f"(module {module}); install it: pip install {package.replace('_', '-')}"
-            ) from err
-
-
 def load_model(path, device: Union[str, torch.device] = "cpu",
-               dtype: Union[None, str, torch.dtype] = None) -> LoadedModel:
+               dtype: Union[None, str, torch.dtype] = None,
+               op_libraries: Optional[Mapping[str, str]] = None) -> LoadedModel:
+    """The model of an exported file.  `op_libraries` ({package: module}) adds to the custom-op
+    libraries the file may make the loader import (gaunt-md's own; see deploy/op_libraries.py)."""
     meta = read_metadata(path)
-    _import_op_libraries(meta, path)
+    verify_archive(path, meta)
+    import_op_libraries(meta, path, op_libraries)
     device = resolve_device(device)
     dtype_t = resolve_dtype(dtype, meta.get("dtype", "float64"))
     try:
@@ -70,6 +67,7 @@ def load_model(path, device: Union[str, torch.device] = "cpu",
         if "gaunt_md::" in text or "Unknown builtin op" in text:
             raise RuntimeError(f"{path} uses custom ops that are not registered: {text.splitlines()[0]}") from err
         raise ValueError(f"{path} could not be loaded as TorchScript: {text.splitlines()[0]}") from err
+    check_consistency(module, meta, path)
     module = module.to(dtype_t)
     module.eval()
     for parameter in module.parameters():
