@@ -10,6 +10,7 @@ from ase.stress import full_3x3_to_voigt_6_stress
 
 from ..data import SpeciesTable, neighbour_list
 from ..deploy import LoadedModel, load_model
+from ..deploy.guards import OVERLAP_DISTANCE, non_finite, overlapping_edges
 
 
 class GauntCalculator(Calculator):
@@ -44,6 +45,7 @@ class GauntCalculator(Calculator):
         cell = atoms.cell.array
         pbc = tuple(bool(p) for p in atoms.pbc)
         edge_index, shifts = neighbour_list(positions, cell, pbc, self.r_max)
+        _check_overlaps(atoms, positions, edge_index, shifts)
         as_t = lambda a, dt=self.dtype: torch.as_tensor(a, dtype=dt, device=self.device)
         return (
             as_t(positions), as_t(species, torch.long), as_t(edge_index, torch.long), as_t(shifts),
@@ -68,6 +70,12 @@ class GauntCalculator(Calculator):
         energy = torch.stack([o["energy"][0] for o in outputs]).detach().cpu().double().numpy()
         forces = torch.stack([o["forces"] for o in outputs]).detach().cpu().double().numpy()
         energies = torch.stack([o["node_energy"] for o in outputs]).detach().cpu().double().numpy()
+        stress = (torch.stack([o["stress"][0] for o in outputs]).detach().cpu().double().numpy()
+                  if want_stress else np.zeros(0))
+        bad = non_finite({"energy": energy, "forces": forces, "energies": energies, "stress": stress})
+        if bad:
+            raise FloatingPointError(f"the model gave non-finite {', '.join(bad)} for {atoms.get_chemical_formula()} "
+                                     "(no result is returned)")
         self.results = {
             "energy": float(energy.mean()),
             "free_energy": float(energy.mean()),
@@ -75,8 +83,24 @@ class GauntCalculator(Calculator):
             "forces": forces.mean(axis=0),
         }
         if want_stress:
-            stress = torch.stack([o["stress"][0] for o in outputs]).detach().cpu().double().numpy().mean(axis=0)
-            self.results["stress"] = full_3x3_to_voigt_6_stress(stress)
+            self.results["stress"] = full_3x3_to_voigt_6_stress(stress.mean(axis=0))
         if len(self.models) > 1:
             self.results["energy_var"] = float(energy.var())
             self.results["forces_var"] = forces.var(axis=0)
+
+
+def _check_overlaps(atoms, positions: np.ndarray, edge_index: np.ndarray, shifts: np.ndarray) -> None:
+    """ValueError naming the atoms that sit on top of each other (or of a periodic image)."""
+    vectors = positions[edge_index[1]] - positions[edge_index[0]] + shifts
+    pairs = overlapping_edges(vectors, edge_index)
+    if not pairs:
+        return
+    symbols = atoms.get_chemical_symbols()
+    text = "; ".join(
+        f"atoms {i} ({symbols[i]}) and {j} ({symbols[j]}) {d:.2g} A apart" if i != j else
+        f"atom {i} ({symbols[i]}) and its periodic image {d:.2g} A apart"
+        for i, j, d in pairs[:5]
+    )
+    more = f" and {len(pairs) - 5} more pair(s)" if len(pairs) > 5 else ""
+    raise ValueError(f"overlapping atoms (closer than {OVERLAP_DISTANCE:g} A): {text}{more}; "
+                     "the model is undefined there")

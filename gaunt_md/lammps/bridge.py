@@ -19,6 +19,7 @@ from ase.data import atomic_numbers as ATOMIC_NUMBERS
 from ase.data import chemical_symbols
 
 from ..deploy import load_model
+from ..deploy.guards import OVERLAP_DISTANCE, non_finite, overlapping_edges
 
 
 class InputError(Exception):
@@ -31,6 +32,22 @@ def describe_exception(error: BaseException) -> str:
     if isinstance(error, InputError):
         return str(error)
     return "Python exception:\n" + "".join(traceback.format_exception(type(error), error, error.__traceback__))
+
+
+def check_geometry(positions: np.ndarray, edges: np.ndarray) -> None:
+    """InputError when two atoms of the rank's graph (owned or ghost) sit on top of each other."""
+    pairs = overlapping_edges(positions[edges[1]] - positions[edges[0]], edges)
+    if pairs:
+        where = "; ".join(f"atoms at {np.array2string(positions[i], precision=4)} and "
+                          f"{np.array2string(positions[j], precision=4)}, {d:.2g} A apart" for i, j, d in pairs[:3])
+        raise InputError(f"overlapping atoms (closer than {OVERLAP_DISTANCE:g} A): {where}; the model is undefined there")
+
+
+def check_finite(outputs: dict) -> None:
+    """InputError when the model's results hold NaN or infinite values."""
+    bad = non_finite(outputs)
+    if bad:
+        raise InputError(f"the model gave non-finite {', '.join(bad)} (no result is passed to LAMMPS)")
 
 
 _NUMPY_TYPES = {ctypes.c_double: np.float64, ctypes.c_int64: np.int64}
@@ -159,18 +176,26 @@ class LammpsModel:
     def _compute(self, n: int, nlocal: int, nedges: int, positions: int, species: int, edges: int,
                  forces: int, node_energy: int, virial: int, atom_virial: int, want_virial: int) -> float:
         as_t = lambda a, dt: torch.from_numpy(a).to(device=self.device, dtype=dt)  # noqa: E731
+        positions_np = _array(positions, ctypes.c_double, 3 * n, (n, 3))
+        edges_np = _array(edges, ctypes.c_int64, 2 * nedges, (2, nedges))
+        check_geometry(positions_np, edges_np)
         # forces are autograd derivatives: grad mode on, whatever a hosting Python set
         with torch.inference_mode(False), torch.enable_grad():
-            pos = as_t(_array(positions, ctypes.c_double, 3 * n, (n, 3)), self.dtype)
+            pos = as_t(positions_np, self.dtype)
             spec = as_t(_array(species, ctypes.c_int64, n, (n,)), torch.long)
-            edge_index = as_t(_array(edges, ctypes.c_int64, 2 * nedges, (2, nedges)), torch.long)
+            edge_index = as_t(edges_np, torch.long)
             out = self._call_model(pos, spec, edge_index, int(nlocal), bool(want_virial))
-        _array(forces, ctypes.c_double, 3 * n, (n, 3))[...] = _numpy(out["forces"])
-        _array(node_energy, ctypes.c_double, nlocal, (nlocal,))[...] = _numpy(out["node_energy"])
+        results = {"energy": _numpy(out["energy"]), "forces": _numpy(out["forces"]),
+                   "node_energy": _numpy(out["node_energy"])}
         if want_virial:
-            _array(virial, ctypes.c_double, 9, (3, 3))[...] = _numpy(out["virial"])
-            _array(atom_virial, ctypes.c_double, 9 * n, (n, 3, 3))[...] = _numpy(out["atom_virial"])
-        return float(out["energy"].detach())
+            results.update(virial=_numpy(out["virial"]), atom_virial=_numpy(out["atom_virial"]))
+        check_finite(results)       # before anything is written into LAMMPS' buffers
+        _array(forces, ctypes.c_double, 3 * n, (n, 3))[...] = results["forces"]
+        _array(node_energy, ctypes.c_double, nlocal, (nlocal,))[...] = results["node_energy"]
+        if want_virial:
+            _array(virial, ctypes.c_double, 9, (3, 3))[...] = results["virial"]
+            _array(atom_virial, ctypes.c_double, 9 * n, (n, 3, 3))[...] = results["atom_virial"]
+        return float(results["energy"])
 
 
 def _numpy(t: torch.Tensor) -> np.ndarray:

@@ -17,7 +17,7 @@ from ase.stress import voigt_6_to_full_3x3_stress
 from gaunt_md.calculators import GauntCalculator
 
 from fixtures import (E0S, R_MAX, assert_close, predict, random_cluster, random_periodic, random_rotation,
-                      rewrite_metadata, tolerance)
+                      tolerance)
 
 
 def two_atom_cell() -> Atoms:
@@ -328,7 +328,14 @@ def test_committee_mean_and_variance(calculators, eager_models, dtype):
 
 
 def test_committee_members_must_agree(exported, tmp_path):
-    other = rewrite_metadata(exported("float64", 1).path, tmp_path / "other.pt", r_max=R_MAX + 1.0)
+    # a model that really has another r_max (an edited metadata r_max is refused on loading)
+    from gaunt_md.deploy.export import export_model
+    from gaunt_md.nn import GauntMACE, ModelConfig
+    from fixtures import TINY, write_checkpoint
+
+    checkpoint = write_checkpoint(tmp_path / "other.ckpt", GauntMACE(ModelConfig(**dict(TINY, r_max=R_MAX + 1.0))))
+    other = tmp_path / "other.pt"
+    export_model(checkpoint, other)
     with pytest.raises(ValueError, match="different elements or r_max"):
         GauntCalculator([str(exported("float64", 0).path), str(other)], device="cpu")
     with pytest.raises(ValueError, match="at least one"):
