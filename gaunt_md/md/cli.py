@@ -94,6 +94,7 @@ def build_parser(prog: str = None) -> argparse.ArgumentParser:
 
 def run_from_args(args) -> dict:
     """Run the protocol as the arguments say; write OUT/*; print the table; return the summary."""
+    from .checks import check_device, check_model, check_numbers
     from .criteria import Criteria
     from .engines import get_engine
     from .plots import make_plots
@@ -105,18 +106,16 @@ def run_from_args(args) -> dict:
     sizes = FULL if args.full else QUICK
     runs = args.runs if args.runs is not None else sizes["runs"]
     time_ps = args.time_ps if args.time_ps is not None else sizes["time_ps"]
-    if runs < 1 or time_ps <= 0 or args.traj_every < 0 or args.jobs < 1 or args.threads < 1:
-        raise ValueError("--runs, --jobs and --threads must be >= 1, --time-ps > 0 and --traj-every >= 0")
+    # everything is checked before the header is printed or a file is written
+    check_numbers(runs, time_ps, args.timestep_fs, args.friction, args.ensemble, args.traj_every, args.jobs,
+                  args.threads, [t for group in args.temperatures for t in group])
+    check_device(args.device, args.dtype)
     engine = get_engine(args.engine)
     model = _repo_path(args.model)
-    if not model.exists():
-        raise FileNotFoundError(
-            f"model not found: {model} (train one with `gaunt-md train examples/train_3bpa.yaml`, export it "
-            "with `gaunt-md export`, or pass --model)"
-        )
     start = None if args.data else _repo_path(args.start or DEFAULT_START)
     starts = load_starts(None if start is None else str(start), args.data, runs)
     first = starts[0][1]
+    check_model(model, first)
     shipped = start is not None and args.start is None
     name = args.name or ("3BPA" if shipped else first.get_chemical_formula())
     config = ProtocolConfig(

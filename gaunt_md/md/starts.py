@@ -21,6 +21,17 @@ def _clean(atoms: Atoms) -> Atoms:
     return out
 
 
+def _read(path: Path, option: str, **kwargs):
+    """ase.io.read with the reason it could not read the file as a ValueError naming the option."""
+    if path.is_dir():
+        raise ValueError(f"{option} {path} is a directory, not a geometry file")
+    try:
+        return read(str(path), **kwargs)
+    except Exception as err:  # noqa: BLE001  (ase raises many kinds: unknown format, parse errors)
+        message = str(err).splitlines()[0] if str(err) else type(err).__name__
+        raise ValueError(f"{option} {path} cannot be read as a geometry ({type(err).__name__}: {message})") from err
+
+
 def load_starts(start: Optional[str], data: Optional[str], runs: int) -> List[Tuple[str, Atoms]]:
     """One (label, atoms) per run.  With `data`, frames evenly spaced through the file (the same
     frames at every temperature); otherwise the geometry in `start` (default: the shipped one)."""
@@ -28,7 +39,7 @@ def load_starts(start: Optional[str], data: Optional[str], runs: int) -> List[Tu
         path = Path(data)
         if not path.exists():
             raise FileNotFoundError(f"--data file not found: {path}")
-        frames = read(str(path), index=":")
+        frames = _read(path, "--data", index=":")
         if not frames:
             raise ValueError(f"no frames in {path}")
         picks = [(r * len(frames)) // runs for r in range(runs)]
@@ -36,5 +47,7 @@ def load_starts(start: Optional[str], data: Optional[str], runs: int) -> List[Tu
     path = Path(start) if start is not None else SHIPPED_START
     if not path.exists():
         raise FileNotFoundError(f"starting geometry not found: {path}")
-    atoms = _clean(read(str(path)))
+    atoms = _clean(_read(path, "--start"))
+    if len(atoms) == 0:
+        raise ValueError(f"--start {path} holds no atoms")
     return [(path.name, atoms) for _ in range(runs)]
