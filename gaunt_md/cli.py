@@ -51,15 +51,14 @@ def _card(args) -> int:
 
 
 def _md_stability(args) -> int:
-    from .md.cli import run_from_args
+    from .md.cli import exit_code, run_from_args
     from .md.engines import EngineUnavailable
 
     try:
-        run_from_args(args)
+        return exit_code(run_from_args(args))
     except EngineUnavailable as err:
         print(f"gaunt-md md-stability: error: {err}", file=sys.stderr)
         return 2
-    return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -117,6 +116,11 @@ def main(argv=None) -> int:
     except (ValueError, FileNotFoundError) as err:
         print(f"gaunt-md {args.command}: error: {err}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        from .interrupts import EXIT_CODE
+
+        print(f"\ngaunt-md {args.command}: interrupted", file=sys.stderr)
+        return EXIT_CODE
 
 
 if __name__ == "__main__":

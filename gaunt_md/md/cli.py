@@ -98,7 +98,8 @@ def run_from_args(args) -> dict:
     from .criteria import Criteria
     from .engines import get_engine
     from .plots import make_plots
-    from .protocol import ProtocolConfig, run_protocol
+    from ..interrupts import stop_on_interrupt
+    from .protocol import ProtocolConfig, protocol_tasks, run_protocol
     from .report import write_report
     from .starts import load_starts
     from .summary import build_summary, format_table, write_summary
@@ -132,14 +133,18 @@ def run_from_args(args) -> dict:
     import torch
 
     torch.set_num_threads(args.threads)
-    records = run_protocol(engine, starts, config, out=out, progress=not args.no_progress, jobs=args.jobs,
-                           threads=args.threads)
+    with stop_on_interrupt("Ctrl-C: stopping the runs in progress and writing the summary of what ran "
+                           "(Ctrl-C again to quit at once)") as stop:
+        records = run_protocol(engine, starts, config, out=out, progress=not args.no_progress, jobs=args.jobs,
+                               threads=args.threads, stop=stop)
+    started = {(r.temperature_K, r.run) for r in records}
+    not_started = [(t.temperature, t.run) for t in protocol_tasks(starts, config) if (t.temperature, t.run) not in started]
     system = {
         "name": name, "formula": first.get_chemical_formula(), "n_atoms": len(first),
-        "start": args.data if args.data else str(start), "n_bonds": len(records[0].ref_lengths),
+        "start": args.data if args.data else str(start), "n_bonds": len(records[0].ref_lengths) if records else None,
     }
-    summary = build_summary(records, config.to_dict(), system, engine.describe())
-    figures = make_plots(records, out, config.criteria.max_bond_deviation)
+    summary = build_summary(records, config.to_dict(), system, engine.describe(), not_started)
+    figures = make_plots(records, out, config.criteria.max_bond_deviation) if records else {}
     summary["files"] = {"report": "report.md", **{k: Path(v).name for k, v in figures.items()},
                         "trajectories": "trajectories/" if args.traj_every else None}
     write_summary(summary, out / "summary.json")
@@ -147,21 +152,37 @@ def run_from_args(args) -> dict:
     print()
     print(format_table(summary))
     print()
+    if summary["interrupted"]:
+        stopped = sum(r.interrupted for r in records)
+        print(f"{name}: INTERRUPTED by Ctrl-C: {len(records) - stopped} run(s) finished, {stopped} stopped early "
+              f"(marked interrupted), {len(not_started)} not started.  Details: {out / 'report.md'}, "
+              f"{out / 'summary.json'}")
+        return summary
     verdict = "stable in every run" if summary["all_stable"] else "NOT stable in every run"
     print(f"{name}: {verdict}.  Details: {out / 'report.md'}, {out / 'summary.json'}")
     return summary
 
 
+def exit_code(summary: dict) -> int:
+    """0, or 130 (as for Ctrl-C) when the runs were interrupted."""
+    from ..interrupts import EXIT_CODE
+
+    return EXIT_CODE if summary.get("interrupted") else 0
+
+
 def main(argv=None, prog: str = None) -> int:
+    from ..interrupts import EXIT_CODE
     from .engines import EngineUnavailable
 
     args = build_parser(prog).parse_args(argv)
     try:
-        run_from_args(args)
+        return exit_code(run_from_args(args))
     except (ValueError, FileNotFoundError, EngineUnavailable) as err:
         print(f"{prog or 'md-stability'}: error: {err}", file=sys.stderr)
         return 2
-    return 0
+    except KeyboardInterrupt:
+        print(f"\n{prog or 'md-stability'}: interrupted", file=sys.stderr)
+        return EXIT_CODE
 
 
 if __name__ == "__main__":

@@ -47,7 +47,8 @@ def plot_temperature_energy(records: List[RunRecord], path: Path) -> None:
             temp = np.asarray(r.temperature, dtype=float)
             epot = np.asarray(r.potential_energy, dtype=float)
             epot = epot - epot[0] if len(epot) and np.isfinite(epot[0]) else epot
-            label = f"run {r.run}" + ("" if r.stable else f" ({r.failure.kind})")
+            label = f"run {r.run}" + (f" ({r.failure.kind})" if r.failure is not None else
+                                      " (interrupted)" if r.interrupted else "")
             ax_t.plot(t, temp, color=color, lw=0.8, label=label)
             ax_e.plot(t, epot, color=color, lw=0.8)
             _mark_failure(ax_t, r, temp, color)

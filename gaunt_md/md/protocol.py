@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import List, Optional, Sequence, Tuple, Union
+from typing import Callable, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 from ase import Atoms
@@ -75,7 +75,10 @@ def _frame(atoms: Atoms, state: MDState, timestep_fs: float) -> Atoms:
 
 
 def run_one(engine: Engine, start: Atoms, label: str, config: ProtocolConfig, temperature: float,
-            run: int, traj_path: Optional[Path] = None, progress: bool = True, position: Optional[int] = None) -> RunRecord:
+            run: int, traj_path: Optional[Path] = None, progress: bool = True, position: Optional[int] = None,
+            stop: Optional[Callable[[], bool]] = None) -> RunRecord:
+    """One run; `stop()` is polled before every step: when it turns True the run ends there,
+    marked interrupted (what it reached is kept)."""
     rng, thermostat_seed = run_seeds(config.seed, temperature, run)
     atoms = initial_velocities(start, temperature, rng)
     monitor = StabilityMonitor(start, config.criteria)
@@ -102,6 +105,10 @@ def run_one(engine: Engine, start: Atoms, label: str, config: ProtocolConfig, te
         with engine.start(atoms, settings) as sim:
             state = sim.state()
             for step in range(config.n_steps + 1):
+                if step > 0 and stop is not None and stop():
+                    record.interrupted = True
+                    bar.set_postfix_str(f"interrupted at {(step - 1) * config.timestep_fs / 1000:.3f} ps")
+                    break
                 if step > 0:
                     state = sim.step()
                 check = monitor.check(step, state.positions, state.potential_energy, state.forces, state.error)
@@ -126,6 +133,7 @@ def run_one(engine: Engine, start: Atoms, label: str, config: ProtocolConfig, te
             traj.close()
     if progress and position is not None:      # parallel bars vanish when done: say how it went
         outcome = ("stable" if record.stable else
+                   f"interrupted at {record.time_to_failure_ps:.3f} ps" if record.interrupted else
                    f"FAILED at {record.time_to_failure_ps:.3f} ps ({record.failure.kind}: {record.failure.detail})")
         tqdm.write(f"{temperature:g} K run {run + 1}/{config.runs}: {outcome}")
     return record
@@ -152,20 +160,25 @@ def protocol_tasks(starts: List[Tuple[str, Atoms]], config: ProtocolConfig) -> L
 
 def run_protocol(engine: Union[str, Engine], starts: List[Tuple[str, Atoms]], config: ProtocolConfig,
                  out: Optional[Path] = None, progress: bool = True, jobs: int = 1,
-                 threads: int = 1) -> List[RunRecord]:
+                 threads: int = 1, stop: Optional[Callable[[], bool]] = None) -> List[RunRecord]:
     """Every run at every temperature, in order; `jobs` > 1 runs them in that many processes
-    (each run has its own random streams, so the results do not depend on `jobs`)."""
+    (each run has its own random streams, so the results do not depend on `jobs`).  Once
+    `stop()` is True, the runs in progress end as interrupted and no further run starts: the
+    records of the runs that started are returned."""
     tasks = protocol_tasks(starts, config)
     if jobs > 1 and len(tasks) > 1:
         from .parallel import run_parallel
 
         name = engine if isinstance(engine, str) else engine.name
-        return run_parallel(name, tasks, config, out, progress, jobs, threads)
+        return run_parallel(name, tasks, config, out, progress, jobs, threads, stop)
     if isinstance(engine, str):
         from .engines import get_engine
 
         engine = get_engine(engine)
-    return [
-        run_one(engine, t.start, t.label, config, t.temperature, t.run, trajectory_path(out, t.temperature, t.run), progress)
-        for t in tasks
-    ]
+    records = []
+    for t in tasks:
+        if stop is not None and stop():
+            break
+        records.append(run_one(engine, t.start, t.label, config, t.temperature, t.run,
+                               trajectory_path(out, t.temperature, t.run), progress, stop=stop))
+    return records

@@ -62,6 +62,7 @@ class RunRecord:
     max_bond_deviation: List[float] = field(default_factory=list)
     bond_samples: List[np.ndarray] = field(default_factory=list)
     failure: Optional[Failure] = None
+    interrupted: bool = False        # stopped by Ctrl-C before its end: neither stable nor failed
     steps_done: int = 0
     wall_s: float = 0.0
     trajectory: Optional[str] = None
@@ -98,7 +99,8 @@ class RunRecord:
     # ---- derived numbers -------------------------------------------------------------------
     @property
     def stable(self) -> bool:
-        return self.failure is None
+        """Ran its full length without failing (an interrupted run is not known to be stable)."""
+        return self.failure is None and not self.interrupted
 
     @property
     def length_ps(self) -> float:
@@ -106,10 +108,13 @@ class RunRecord:
 
     @property
     def time_to_failure_ps(self) -> float:
-        """Time of the failing step; a stable run counts with its full length (a lower bound)."""
-        if self.failure is None:
-            return self.length_ps
-        return self.failure.step * self.timestep_fs / 1000.0
+        """Time of the failing step; a stable run counts with its full length, an interrupted one
+        with the time it reached (lower bounds)."""
+        if self.failure is not None:
+            return self.failure.step * self.timestep_fs / 1000.0
+        if self.interrupted:
+            return self.steps_done * self.timestep_fs / 1000.0
+        return self.length_ps
 
     @property
     def temperature_mean_K(self) -> Optional[float]:
@@ -141,6 +146,7 @@ class RunRecord:
             "seed": self.seed,
             "start": self.start,
             "stable": self.stable,
+            "interrupted": self.interrupted,
             "steps": self.steps_done,
             "time_to_failure_ps": self.time_to_failure_ps,
             "failure": None if self.failure is None else self.failure.to_dict(self.timestep_fs),

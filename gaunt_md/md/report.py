@@ -11,15 +11,27 @@ def verdict(summary: dict) -> str:
     name = summary["system"]["name"]
     lines = []
     for t in summary["temperatures"]:
-        if t["runs_stable"] == t["runs"]:
+        if t.get("runs_interrupted") and not t["failures"]:
+            done = t["runs"] - t["runs_interrupted"]
+            lines.append(f"- **{t['temperature_K']:g} K: interrupted** — {t['runs_interrupted']} of {t['runs']} runs "
+                         f"stopped by Ctrl-C before their end; the {done} that finished stayed physical.")
+        elif t["runs_stable"] == t["runs"]:
             lines.append(f"- **{t['temperature_K']:g} K: stable** — all {t['runs']} runs stayed physical for "
                          f"{t['run_length_ps']:g} ps (max bond deviation {t['bond_deviation_max_A']:.3f} A).")
         else:
             kinds = ", ".join(f"{k} x{n}" for k, n in t["failures"].items())
-            lines.append(f"- **{t['temperature_K']:g} K: unstable** — {t['runs'] - t['runs_stable']} of {t['runs']} "
-                         f"runs failed ({kinds}); first failure after {t['time_to_failure_ps_min']:.3f} ps.")
-    head = (f"The potential kept {name} physical in every run." if summary["all_stable"]
-            else f"The potential did **not** keep {name} physical in every run.")
+            stopped = f", {t['runs_interrupted']} interrupted" if t.get("runs_interrupted") else ""
+            lines.append(f"- **{t['temperature_K']:g} K: unstable** — {sum(t['failures'].values())} of {t['runs']} "
+                         f"runs failed ({kinds}{stopped}); first failure after {t['time_to_failure_ps_min']:.3f} ps.")
+    if summary.get("interrupted"):
+        failed = sum(sum(t["failures"].values()) for t in summary["temperatures"])
+        stopped = sum(t.get("runs_interrupted", 0) for t in summary["temperatures"])
+        head = (f"**Interrupted** (Ctrl-C): {stopped} run(s) stopped before their end (marked interrupted, "
+                f"not counted as failures), {len(summary.get('runs_not_started', []))} never started; "
+                f"{failed} of the runs that finished failed.  This is the record of what ran, not a full result.")
+    else:
+        head = (f"The potential kept {name} physical in every run." if summary["all_stable"]
+                else f"The potential did **not** keep {name} physical in every run.")
     return head + "\n\n" + "\n".join(lines)
 
 
@@ -67,7 +79,7 @@ def write_report(summary: dict, figures: Dict[str, str], path: Path) -> None:
             failure = "-" if r["failure"] is None else f"{r['failure']['kind']} at step {r['failure']['step']}: {r['failure']['detail']}"
             fmt = lambda v, f: "-" if v is None else format(v, f)
             out.append(
-                f"| {t['temperature_K']:g} | {r['run']} | {r['start']} | {'yes' if r['stable'] else 'no'} | "
+                f"| {t['temperature_K']:g} | {r['run']} | {r['start']} | {'interrupted' if r.get('interrupted') else 'yes' if r['stable'] else 'no'} | "
                 f"{r['time_to_failure_ps']:.3f} | {failure} | {fmt(r['temperature_mean_K'], '.0f')} | "
                 f"{fmt(r['bond_deviation_max_A'], '.3f')} | {fmt(r['ms_per_step'], '.1f')} |"
             )

@@ -5,7 +5,7 @@ import json
 import math
 from collections import Counter
 from pathlib import Path
-from typing import Iterable, List, Optional
+from typing import Iterable, List, Optional, Sequence, Tuple
 
 from .. import __version__
 from .record import RunRecord
@@ -24,18 +24,28 @@ def _max(values: Iterable[Optional[float]]) -> Optional[float]:
     return max(values) if values else None
 
 
+def _min(values: Iterable[Optional[float]]) -> Optional[float]:
+    values = [v for v in values if v is not None]
+    return min(values) if values else None
+
+
 def temperature_summary(records: List[RunRecord]) -> dict:
-    """Numbers of the runs at one temperature (see the README section for each key)."""
-    failed = [r for r in records if not r.stable]
+    """Numbers of the runs at one temperature (see the README section for each key).  Runs
+    interrupted by Ctrl-C count in `runs` and `runs_interrupted` only: neither stable nor failed,
+    and out of the times to failure."""
+    failed = [r for r in records if r.failure is not None]
+    finished = [r for r in records if not r.interrupted]
+    stable = [r for r in records if r.stable]
     drifts = [r.energy_drift_mev_atom_ps for r in records]
     return {
         "temperature_K": records[0].temperature_K,
         "runs": len(records),
-        "runs_stable": len(records) - len(failed),
-        "stable_fraction": (len(records) - len(failed)) / len(records),
+        "runs_stable": len(stable),
+        "runs_interrupted": len(records) - len(finished),
+        "stable_fraction": len(stable) / len(finished) if finished else None,
         "run_length_ps": records[0].length_ps,
-        "time_to_failure_ps_mean": _mean(r.time_to_failure_ps for r in records),
-        "time_to_failure_ps_min": min(r.time_to_failure_ps for r in records),
+        "time_to_failure_ps_mean": _mean(r.time_to_failure_ps for r in finished),
+        "time_to_failure_ps_min": _min(r.time_to_failure_ps for r in finished),
         "time_to_failure_ps_mean_failed": _mean(r.time_to_failure_ps for r in failed),
         "failures": dict(Counter(r.failure.kind for r in failed)),
         "bond_deviation_mean_A": _mean(r.bond_deviation_mean_A for r in records),
@@ -48,9 +58,12 @@ def temperature_summary(records: List[RunRecord]) -> dict:
     }
 
 
-def build_summary(records: List[RunRecord], protocol: dict, system: dict, engine: str) -> dict:
+def build_summary(records: List[RunRecord], protocol: dict, system: dict, engine: str,
+                  not_started: Sequence[Tuple[float, int]] = ()) -> dict:
+    """`not_started`: the (temperature, run) pairs a Ctrl-C cancelled before they began."""
     temperatures = sorted({r.temperature_K for r in records})
     per_t = [temperature_summary([r for r in records if r.temperature_K == t]) for t in temperatures]
+    interrupted = bool(not_started) or any(r.interrupted for r in records)
     return {
         "format": SUMMARY_FORMAT,
         "format_version": SUMMARY_VERSION,
@@ -58,7 +71,9 @@ def build_summary(records: List[RunRecord], protocol: dict, system: dict, engine
         "engine": engine,
         "system": system,
         "protocol": protocol,
-        "all_stable": all(t["runs_stable"] == t["runs"] for t in per_t),
+        "all_stable": not interrupted and all(t["runs_stable"] == t["runs"] for t in per_t),
+        "interrupted": interrupted,
+        "runs_not_started": [{"temperature_K": float(t), "run": int(r)} for t, r in not_started],
         "temperatures": per_t,
     }
 
@@ -89,10 +104,11 @@ COLUMNS = ["T (K)", "stable", "TTF mean (ps)", "TTF min (ps)", "bond dev mean (A
 def table_rows(summary: dict) -> List[List[str]]:
     rows = []
     for t in summary["temperatures"]:
-        censored = ">=" if t["runs_stable"] == t["runs"] else ""
+        censored = ">=" if not t["failures"] else ""
+        interrupted = f" ({t['runs_interrupted']} interrupted)" if t.get("runs_interrupted") else ""
         rows.append([
             f"{t['temperature_K']:g}",
-            f"{t['runs_stable']}/{t['runs']}",
+            f"{t['runs_stable']}/{t['runs']}{interrupted}",
             _f(t["time_to_failure_ps_mean"], ".3f", censored),
             _f(t["time_to_failure_ps_min"], ".3f", censored),
             _f(t["bond_deviation_mean_A"], ".3f"),
