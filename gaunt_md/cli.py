@@ -8,6 +8,7 @@ from pathlib import Path
 
 
 def _train(args) -> int:
+    from .interrupts import EXIT_CODE, stop_on_interrupt
     from .train.config import load_config
     from .train.trainer import Trainer
 
@@ -21,7 +22,15 @@ def _train(args) -> int:
     trainer = Trainer(cfg, resume=args.resume)
     if args.lr is not None:
         trainer.set_lr(args.lr)
-    final = trainer.run(time_limit_s=None if args.time_limit is None else 60.0 * args.time_limit)
+    with stop_on_interrupt("Ctrl-C: stopping before the next batch (Ctrl-C again to quit at once)") as stop:
+        final = trainer.run(time_limit_s=None if args.time_limit is None else 60.0 * args.time_limit, stop=stop)
+    if trainer.interrupted:
+        again = " ".join(["gaunt-md train", str(args.config), "--resume"]
+                         + (["--output-dir", str(args.output_dir)] if args.output_dir else [])
+                         + (["--device", str(args.device)] if args.device else []))
+        print(f"gaunt-md train: interrupted; {Path(cfg.output_dir) / 'last.pt'} holds epoch {trainer.epoch}. "
+              f"Continue with: {again}", file=sys.stderr)
+        return EXIT_CODE
     print(json.dumps(final, indent=2))
     return 0
 

@@ -8,7 +8,7 @@ import random
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import List, Optional
+from typing import Callable, List, Optional
 
 import numpy as np
 import torch
@@ -196,7 +196,7 @@ class Trainer:
         self.log(f"learning rate set to {lr:g}")
 
     # -- loop -----------------------------------------------------------------------------
-    def train_epoch(self) -> float:
+    def train_epoch(self, stop: Optional[Callable[[], bool]] = None) -> Optional[float]:
         stage = _stage(self.cfg, self.epoch)
         if self.epoch == self.cfg.optim.stage_two_epoch:
             if stage.lr is not None:
@@ -214,6 +214,9 @@ class Trainer:
             desc=f"epoch {self.epoch + 1}", leave=False,
         )
         for batch in bar:
+            if stop is not None and stop():
+                bar.close()
+                return None          # interrupted: the epoch is abandoned, not half-counted
             batch = batch.to(self.device, self.dtype)
             pred = self.model(
                 batch.positions, batch.species, batch.edge_index, batch.shifts, batch.batch, batch.cell,
@@ -246,14 +249,23 @@ class Trainer:
             model = self._valid_model
         return evaluate(model, self.data.valid, self.cfg.optim.valid_batch_size, self.device, dtype)["metrics"]
 
-    def run(self, time_limit_s: Optional[float] = None) -> dict:
+    def run(self, time_limit_s: Optional[float] = None, stop: Optional[Callable[[], bool]] = None) -> dict:
         """Train to max_epochs or early stopping; with time_limit_s, stop after the first epoch
         that ends later than that many seconds after this call (checkpointed: continue with
-        --resume)."""
+        --resume).  `stop()` (Ctrl-C) is polled before every batch: once True, the epoch in
+        progress is dropped and `interrupted` set; last.pt holds the last finished epoch (epoch 0,
+        the initial state, is saved first), so --resume continues exactly."""
         o = self.cfg.optim
         session_start = time.time()
+        self.interrupted = False
+        if self.epoch == 0:
+            save_checkpoint(self.out / "last.pt", self._state())
         while self.epoch < o.max_epochs and self.stale < o.early_stopping_patience:
-            train_loss = self.train_epoch()
+            train_loss = self.train_epoch(stop)
+            if train_loss is None:
+                self.interrupted = True
+                self.log(f"interrupted during epoch {self.epoch + 1}: {self.out / 'last.pt'} holds epoch {self.epoch}")
+                break
             metrics = self.validate()
             self.epoch += 1
             stage = _stage(self.cfg, self.epoch - 1)
@@ -281,6 +293,10 @@ class Trainer:
             if improved:
                 save_checkpoint(self.out / "best.pt", state)
             self._write_log()
+            if stop is not None and stop():      # Ctrl-C during validation: this epoch is saved
+                self.interrupted = True
+                self.log(f"interrupted after epoch {self.epoch}: {self.out / 'last.pt'} holds it")
+                break
             if time_limit_s is not None and time.time() - session_start > time_limit_s:
                 self.log(f"time limit of {time_limit_s / 60:.1f} min reached after epoch {self.epoch}: "
                          f"stopped; continue with --resume")
