@@ -20,13 +20,16 @@ class ModelConfig:
     readout_hidden: int = 16
     avg_num_neighbors: float = 1.0            # set from the training data
     e0s: Dict[int, float] = field(default_factory=dict)  # atomic number -> reference energy (eV)
-    scale: float = 1.0                        # initial energy scale (learned)
-    shift: float = 0.0                        # initial per-atom energy shift (learned)
-    gaunt_method: str = "auto"                # route of the many-body product
-    product_basis: str = "power"              # "power": A^nu per channel (fast op); "factors":
-                                              # products of nu linearly mixed copies of A
-    core_radii: Dict[str, float] = field(default_factory=dict)  # "Z1-Z2" -> r_core (A); see repulsion.py
-    core_stiffness: float = 100.0             # k of the core repulsion k (r_core - r)^3 (eV/A^3)
+    # E_i = E0(Z_i) + shift + scale * E_NN,i (+ ZBL): scale and shift are fixed constants (from
+    # the training data: scale = RMS force component), never trained
+    scale: float = 1.0
+    shift: float = 0.0                        # per-atom constant; 0 keeps a bare atom at its E0
+    trainable_bessel: bool = False            # Bessel frequencies fixed (MACE) unless True
+    gaunt_method: str = "auto"                # route of the power basis's many-body product
+    product_basis: str = "factors"            # "factors": products of nu separately channel-mixed,
+                                              # species-weighted copies of A (see factor_product.py);
+                                              # "power": A^nu per channel (fewest weights, collapsed)
+    pair_repulsion: str = "zbl"               # "zbl": screened nuclear repulsion prior; "none"
 
     def to_dict(self) -> dict:
         d = asdict(self)
@@ -53,10 +56,10 @@ class ModelConfig:
             raise ValueError(f"product_basis must be 'power' or 'factors', got {self.product_basis!r}")
         if self.r_max <= 0:
             raise ValueError("r_max must be positive")
-        for key, radius in self.core_radii.items():
-            parts = key.split("-")
-            if len(parts) != 2 or not all(p.isdigit() for p in parts) or not 0 <= float(radius) < self.r_max:
-                raise ValueError(f"core_radii: expected 'Z1-Z2': radius in [0, r_max), got {key!r}: {radius!r}")
+        if self.pair_repulsion not in ("zbl", "none"):
+            raise ValueError(f"pair_repulsion must be 'zbl' or 'none', got {self.pair_repulsion!r}")
+        if not self.scale > 0:
+            raise ValueError(f"scale must be positive, got {self.scale!r}")
         missing = [z for z in self.atomic_numbers if self.e0s and z not in self.e0s]
         if missing:
             raise ValueError(f"e0s missing for atomic numbers {missing}")

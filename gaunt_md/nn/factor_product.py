@@ -1,15 +1,18 @@
-"""Many-body product basis from distinct factors: B_nu = prod_{i<=nu} (W_nu,i A), by Gaunt products.
+"""Many-body product basis from distinct factors: B_nu = prod_{i<=nu} (s_z,i W_i A), by Gaunt products.
 
-The power basis (product.py) raises each channel's spherical function to the nu-th power, so a
-body order has one weight per (species, channel, output degree). Here every factor of every body
-order first goes through its own equivariant linear map (channel mixing per degree), as in the
-Gaunt-MACE of Luo et al.: the nu-fold product then couples channels and weights each degree
-combination, the freedom MACE's symmetric contraction has per coupling path. The factors are
-multiplied pointwise on one sphere grid that is exact for the whole product (degree
-K * lmax_in + lmax_out), so the result is the exact Gaunt product, not an approximation.
+Every factor i of every body order is its own equivariant linear map of A: channel mixing per
+degree (W_i, shared by all elements) and a weight per element, channel and degree (s_z,i). The
+nu-fold pointwise product then couples channels and weighs each degree combination
+(l_1, ..., l_nu) of an element by prod_i s_z,i,l_i, and the body order's output gets a weight per
+element, channel and output degree: the freedom MACE's symmetric contraction has per element,
+channel and coupling path, in a factorised form. The factors are multiplied pointwise on one
+sphere grid that is exact for the whole product (degree K * lmax_in + lmax_out), so the result
+is the exact Gaunt product, not an approximation.
 
-With every W = identity this is exactly the power basis (same weights): a trained power-basis
-model can be continued with factors (`init_from` in the training config).
+The W_i start random and independent (as e3nn's linear maps do). The product is symmetric in
+its factors, so factors that start equal get equal gradients and stay equal forever: with
+identity starts (an earlier version) every body order collapsed to (W A)^nu, the power basis,
+one invariant per channel.
 """
 from __future__ import annotations
 
@@ -30,10 +33,14 @@ class GauntFactorProductBasis(nn.Module):
         self.correlation = correlation
         self.weights = body_order_weights(num_species, channels, lmax_out, correlation)
         # one channel-mixing matrix per degree for each factor (nu factors for body order nu),
-        # starting as the identity
+        # random and independent: equal starts would stay equal (see above)
         num_factors = correlation * (correlation + 1) // 2
-        eye = torch.eye(channels, dtype=torch.float64)
-        self.factor_weights = nn.Parameter(eye.expand(num_factors, lmax_in + 1, channels, channels).clone())
+        self.factor_weights = nn.Parameter(
+            torch.randn(num_factors, lmax_in + 1, channels, channels, dtype=torch.float64))
+        self.mixing_norm = channels ** -0.5
+        # and a weight per element, factor, channel and degree
+        self.factor_species_weights = nn.Parameter(
+            torch.ones(num_species, num_factors, channels, lmax_in + 1, dtype=torch.float64))
         self.register_buffer("degree", degree_of_index(lmax_in), persistent=False)
         degree = correlation * lmax_in + lmax_out
         self.register_buffer("synthesis", synthesis_matrix(lmax_in, degree).to(torch.float64), persistent=False)
@@ -45,8 +52,10 @@ class GauntFactorProductBasis(nn.Module):
 
     def forward(self, features: torch.Tensor, species: torch.Tensor) -> torch.Tensor:
         """features [N, C, (lmax_in+1)^2] -> [N, C, (lmax_out+1)^2]."""
-        w = torch.index_select(self.factor_weights, 1, self.degree)                # [F, D, C, C']
+        w = torch.index_select(self.factor_weights, 1, self.degree) * self.mixing_norm  # [F, D, C, C']
         factors = torch.einsum("ncd,fdce->nfed", features, w)                       # [N, F, C, D]
+        species_weights = torch.index_select(self.factor_species_weights, 0, species)  # [N, F, C, L+1]
+        factors = factors * torch.index_select(species_weights, 3, self.degree)     # [N, F, C, D]
         coeffs = torch.ops.gaunt_md.factor_products(factors, self.synthesis, self.analysis,
                                                     self.correlation, self.chunk_nodes)  # [N, K, C, Dout]
         per_node = torch.index_select(self.weights, 0, species)                    # [N, C, Lout+1, K]

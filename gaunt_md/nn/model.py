@@ -1,7 +1,6 @@
 """Gaunt-MACE: MACE-style message passing whose product basis is the Gaunt many-body op."""
 from __future__ import annotations
 
-import math
 from typing import Dict, List, Optional, Tuple
 
 import torch
@@ -15,7 +14,7 @@ from .interaction import GauntInteraction
 from .linear import DegreeLinear, SpeciesDegreeLinear
 from .product import GauntProductBasis
 from .radial import BesselBasis, PolynomialCutoff
-from .repulsion import CoreRepulsion
+from .repulsion import ZBLRepulsion
 from .readout import LinearReadout, MLPReadout
 
 
@@ -68,15 +67,17 @@ class GauntMACE(nn.Module):
         self.num_species = num_species
         self.r_max = float(cfg.r_max)
         self.num_interactions = cfg.num_interactions
-        self.inv_avg_neighbors = 1.0 / cfg.avg_num_neighbors
         self.register_buffer("atomic_numbers", torch.tensor(cfg.atomic_numbers, dtype=torch.long))
+        # E0s, scale and shift are constants of the config, rebuilt from it (not saved with the
+        # weights): a model trained in float32 and exported in float64 keeps its exact E0s
         self.register_buffer(
-            "e0", torch.tensor([cfg.e0s.get(z, 0.0) for z in cfg.atomic_numbers], dtype=torch.float64)
+            "e0", torch.tensor([cfg.e0s.get(z, 0.0) for z in cfg.atomic_numbers], dtype=torch.float64),
+            persistent=False,
         )
-        self.scale = nn.Parameter(torch.tensor(float(cfg.scale), dtype=torch.float64))
-        self.shift = nn.Parameter(torch.tensor(float(cfg.shift), dtype=torch.float64))
+        self.register_buffer("scale", torch.tensor(float(cfg.scale), dtype=torch.float64), persistent=False)
+        self.register_buffer("shift", torch.tensor(float(cfg.shift), dtype=torch.float64), persistent=False)
         self.embedding = nn.Linear(num_species, cfg.channels, bias=False, dtype=torch.float64)
-        self.bessel = BesselBasis(cfg.r_max, cfg.num_bessel)
+        self.bessel = BesselBasis(cfg.r_max, cfg.num_bessel, cfg.trainable_bessel)
         self.cutoff = PolynomialCutoff(cfg.r_max, cfg.cutoff_p)
         self.spherical_harmonics = o3.SphericalHarmonics(
             list(range(cfg.max_ell + 1)), normalize=True, normalization="component"
@@ -92,7 +93,7 @@ class GauntMACE(nn.Module):
             lmax_in = lmax_out
         self.layers = nn.ModuleList(layers)
         self.readouts = nn.ModuleList(readouts)
-        self.core_repulsion = CoreRepulsion(cfg.atomic_numbers, cfg.core_radii, cfg.core_stiffness)
+        self.zbl = ZBLRepulsion(cfg.atomic_numbers) if cfg.pair_repulsion == "zbl" else None
         self.to(torch.float64)
 
     def node_energies(self, vectors: torch.Tensor, species: torch.Tensor, edge_index: torch.Tensor,
@@ -107,13 +108,10 @@ class GauntMACE(nn.Module):
             lengths = torch.linalg.norm(vectors, dim=-1, keepdim=True)
             envelope = self.cutoff(lengths)
             radial = self.bessel(lengths) * envelope
-            # the per-atom shift grows smoothly with the neighbour density, so a bare atom is
-            # exactly its E0 and nothing jumps when a neighbour crosses r_max
-            density = torch.zeros_like(species, dtype=vectors.dtype).index_add(0, edge_index[0], envelope.squeeze(-1))
         with record_function("gaunt_md.linear_readout"):
             one_hot = torch.nn.functional.one_hot(species, self.num_species).to(vectors.dtype)
             h = self.embedding(one_hot).unsqueeze(-1)
-        interaction_energy = torch.zeros_like(density)
+        interaction_energy = torch.zeros(species.shape[0], dtype=vectors.dtype, device=vectors.device)
         t = 0
         for layer, readout in zip(self.layers, self.readouts):
             if layer_edges is None or layer_nodes is None:
@@ -125,10 +123,12 @@ class GauntMACE(nn.Module):
             with record_function("gaunt_md.linear_readout"):
                 interaction_energy = interaction_energy + readout(h)
             t += 1
-        with record_function("gaunt_md.radial_basis"):
-            repulsion = self.core_repulsion(lengths.squeeze(-1), species, edge_index)
-        return (self.e0[species] + self.shift * density * self.inv_avg_neighbors + self.scale * interaction_energy
-                + repulsion)
+        energy = self.e0[species] + self.shift + self.scale * interaction_energy
+        zbl = self.zbl
+        if zbl is not None:
+            with record_function("gaunt_md.pair_repulsion"):
+                energy = energy + zbl(lengths.squeeze(-1), species, edge_index)
+        return energy
 
     def _local_layers(self, edge_index: torch.Tensor, num_nodes: int,
                       num_local: int) -> Tuple[List[torch.Tensor], List[torch.Tensor]]:

@@ -11,20 +11,39 @@ from ..ops.conv import silu_mlp
 
 
 class BesselBasis(nn.Module):
-    """sqrt(2/r_max) sin(n pi r / r_max) / r, n = 1..num_basis (frequencies trainable)."""
+    """sqrt(2/r_max) sin(n pi r / r_max) / r, n = 1..num_basis.
 
-    def __init__(self, r_max: float, num_basis: int = 8):
+    The frequencies are fixed by default, as in MACE: trained ones drift (the first one to
+    0.59 pi / r_max in an earlier 3BPA potential) and reshape the radial basis where the data
+    has no say.  `trainable=True` makes them parameters."""
+
+    def __init__(self, r_max: float, num_basis: int = 8, trainable: bool = False):
         super().__init__()
         self.r_max = float(r_max)
-        self.frequencies = nn.Parameter(math.pi / r_max * torch.arange(1, num_basis + 1, dtype=torch.float64))
+        frequencies = math.pi / r_max * torch.arange(1, num_basis + 1, dtype=torch.float64)
+        if trainable:
+            self.frequencies = nn.Parameter(frequencies)
+        else:
+            self.register_buffer("frequencies", frequencies)
         self.prefactor = math.sqrt(2.0 / r_max)
 
     def forward(self, r: torch.Tensor) -> torch.Tensor:  # [E, 1] -> [E, num_basis]
         return self.prefactor * torch.sin(self.frequencies * r) / r
 
 
+def polynomial_envelope(x: torch.Tensor, p: float) -> torch.Tensor:
+    """1 at x = 0, 0 from x = 1 on, with p-1 continuous derivatives there (DimeNet's form)."""
+    envelope = (
+        1.0
+        - (p + 1.0) * (p + 2.0) / 2.0 * torch.pow(x, p)
+        + p * (p + 2.0) * torch.pow(x, p + 1)
+        - p * (p + 1.0) / 2.0 * torch.pow(x, p + 2)
+    )
+    return envelope * (x < 1.0).to(x.dtype)
+
+
 class PolynomialCutoff(nn.Module):
-    """Envelope that goes to zero at r_max with p-1 continuous derivatives (DimeNet's form)."""
+    """The polynomial envelope of r / r_max."""
 
     def __init__(self, r_max: float, p: int = 5):
         super().__init__()
@@ -32,15 +51,7 @@ class PolynomialCutoff(nn.Module):
         self.p = float(p)
 
     def forward(self, r: torch.Tensor) -> torch.Tensor:
-        x = r / self.r_max
-        p = self.p
-        envelope = (
-            1.0
-            - (p + 1.0) * (p + 2.0) / 2.0 * torch.pow(x, p)
-            + p * (p + 2.0) * torch.pow(x, p + 1)
-            - p * (p + 1.0) / 2.0 * torch.pow(x, p + 2)
-        )
-        return envelope * (x < 1.0).to(r.dtype)
+        return polynomial_envelope(r / self.r_max, self.p)
 
 
 class RadialMLP(nn.Module):

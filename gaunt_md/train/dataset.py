@@ -11,8 +11,6 @@ from ..data import (
     SpeciesTable, collate, e0s_by_least_squares, e0s_from_isolated_atoms, graph_from_atoms,
     read_labelled_structures, train_valid_split,
 )
-from ..nn.radial import PolynomialCutoff
-from ..nn.repulsion import pair_key
 
 
 @dataclass
@@ -22,9 +20,8 @@ class PreparedData:
     species: SpeciesTable
     e0s: Dict[int, float]
     avg_num_neighbors: float
-    scale: float
-    shift: float
-    closest_pairs: Dict[str, float]  # "Z1-Z2" -> shortest distance of that pair in the training graphs
+    scale: float                     # RMS force component (eV/A)
+    mean_energy: float               # mean per-atom energy above the E0s (eV/atom)
 
 
 def _graphs(frames, species, r_max: float, cfg, desc: str) -> List:
@@ -61,43 +58,24 @@ def prepare_data(cfg, log=print) -> PreparedData:
     log(f"data: {len(train_frames)} train, {len(valid_frames)} valid frames; elements {species.symbols}")
     train = _graphs(train_frames, species, r_max, cfg, "train graphs")
     valid = _graphs(valid_frames, species, r_max, cfg, "valid graphs")
-    avg_nb, shift, scale = _statistics(train, e0s, species, r_max, int(cfg.model.get("cutoff_p", 5)))
-    log(f"data: avg neighbours {avg_nb:.2f}, shift {shift:.4f} eV/atom, scale {scale:.4f} eV/A")
-    return PreparedData(train, valid, species, e0s, avg_nb, scale, shift, _closest_pairs(train, species))
+    avg_nb, mean_energy, scale = _statistics(train, e0s, species)
+    log(f"data: avg neighbours {avg_nb:.2f}, mean energy above E0s {mean_energy:.4f} eV/atom, "
+        f"RMS force {scale:.4f} eV/A")
+    return PreparedData(train, valid, species, e0s, avg_nb, scale, mean_energy)
 
 
-def _statistics(graphs: List, e0s: Dict[int, float], species: SpeciesTable, r_max: float, cutoff_p: int):
-    """Average neighbour count; the shift that makes the model's initial mean energy right
-    (the model applies it in proportion to each atom's envelope-weighted neighbour count);
-    the RMS force component as energy scale."""
+def _statistics(graphs: List, e0s: Dict[int, float], species: SpeciesTable):
+    """Average neighbour count, mean per-atom energy above the E0s, RMS force component."""
     e0 = torch.tensor([e0s[z] for z in species.atomic_numbers], dtype=torch.float64)
     edges = sum(g.edge_index.shape[1] for g in graphs)
     atoms = sum(g.positions.shape[0] for g in graphs)
     avg_nb = edges / max(atoms, 1)
-    envelope = PolynomialCutoff(r_max, cutoff_p)
-    residual = torch.tensor([float(g.energy) - float(e0[g.species].sum()) for g in graphs], dtype=torch.float64)
-    weight = torch.stack([
-        envelope(_edge_lengths(g)).sum() / avg_nb for g in graphs
-    ]).double()
-    shift = float((weight * residual).sum() / weight.pow(2).sum().clamp_min(1e-12))
-    forces = torch.cat([g.forces.reshape(-1).double() for g in graphs if g.forces is not None])
-    scale = float(forces.pow(2).mean().sqrt()) if forces.numel() else 1.0
-    return avg_nb, shift, scale if scale > 0 else 1.0
-
-
-def _closest_pairs(graphs: List, species: SpeciesTable) -> Dict[str, float]:
-    n = len(species.atomic_numbers)
-    closest = torch.full((n * n,), float("inf"), dtype=torch.float64)
-    for g in graphs:
-        pair = g.species[g.edge_index[0]] * n + g.species[g.edge_index[1]]
-        closest = closest.scatter_reduce(0, pair, _edge_lengths(g), reduce="amin")
-    z = species.atomic_numbers
-    return {pair_key(z[k // n], z[k % n]): float(closest[k]) for k in range(n * n) if closest[k] < float("inf")}
-
-
-def _edge_lengths(g) -> torch.Tensor:
-    vectors = g.positions[g.edge_index[1]] - g.positions[g.edge_index[0]] + g.shifts
-    return torch.linalg.norm(vectors.double(), dim=-1)
+    labelled = [g for g in graphs if g.energy is not None]
+    residual = sum(float(g.energy) - float(e0[g.species].sum()) for g in labelled)
+    mean_energy = residual / max(sum(g.positions.shape[0] for g in labelled), 1)
+    forces = [g.forces.reshape(-1).double() for g in graphs if g.forces is not None]
+    scale = float(torch.cat(forces).pow(2).mean().sqrt()) if forces else 1.0
+    return avg_nb, mean_energy, scale if scale > 0 else 1.0
 
 
 def batches(graphs: List, batch_size: int, generator: Optional[torch.Generator]) -> Iterator:

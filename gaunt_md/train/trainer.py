@@ -44,19 +44,16 @@ def _seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-CORE_RADIUS_FRACTION = 0.95  # core_radii "auto": this fraction of each pair's shortest distance in the data
-
-
 def build_model(cfg: TrainConfig, data: PreparedData) -> GauntMACE:
+    """The model of cfg.model, with what the data fixes: species, E0s, average neighbour count,
+    scale (`auto`: the RMS force component) and shift (0 by default; `mean`: the mean per-atom
+    energy above the E0s)."""
     options = dict(cfg.model)
+    scale, shift = options.get("scale", "auto"), options.get("shift", 0.0)
     options.update(
-        atomic_numbers=data.species.atomic_numbers, e0s=data.e0s,
-        avg_num_neighbors=data.avg_num_neighbors, scale=data.scale, shift=data.shift,
+        atomic_numbers=data.species.atomic_numbers, e0s=data.e0s, avg_num_neighbors=data.avg_num_neighbors,
+        scale=data.scale if scale == "auto" else scale, shift=data.mean_energy if shift == "mean" else shift,
     )
-    if options.get("core_radii", "auto") == "auto":
-        options["core_radii"] = {k: CORE_RADIUS_FRACTION * r for k, r in data.closest_pairs.items()}
-    elif options["core_radii"] in (None, False):
-        options["core_radii"] = {}
     return GauntMACE(ModelConfig.from_dict(options)).to(DTYPES[cfg.dtype])
 
 
@@ -73,10 +70,9 @@ class Trainer:
         self.dtype = DTYPES[cfg.dtype]
         self.data = prepare_data(cfg, log=log)
         self.model = build_model(cfg, self.data).to(self.device)
-        log(f"model: {count_parameters(self.model):,} trainable parameters")
-        radii = self.model.config["core_radii"]
-        if radii:
-            log("core repulsion below (A): " + ", ".join(f"{k} {r:.3f}" for k, r in sorted(radii.items())))
+        mc = self.model.config
+        log(f"model: {count_parameters(self.model):,} trainable parameters; energy = E0 + {mc['shift']:.4g} "
+            f"+ {mc['scale']:.4g} x network" + (" + ZBL repulsion" if mc["pair_repulsion"] == "zbl" else ""))
         o = cfg.optim
         self.optimizer = torch.optim.Adam(
             self.model.parameters(), lr=o.lr, weight_decay=o.weight_decay, amsgrad=o.optimizer == "amsgrad"

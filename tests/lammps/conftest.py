@@ -34,8 +34,8 @@ def _needs_plugin():
 @pytest.fixture(scope="session")
 def tiny_model(tmp_path_factory) -> Path:
     """A random 2-layer H/C/N/O model (r_max 4 A, float64) exported like a trained one;
-    scale 30 gives forces of ~0.5 eV/A; a gentle H-H core repulsion below 1.9 A, which geminal
-    H pairs fall inside, so its per-atom split is checked across domains too."""
+    scale 30 gives forces of ~0.5 eV/A; the ZBL prior acts on the C-C bonds (below 1.52 A), so
+    its per-atom split is checked across domains too."""
     import torch
 
     from gaunt_md.deploy.export import export_model
@@ -46,8 +46,7 @@ def tiny_model(tmp_path_factory) -> Path:
     model = GauntMACE(ModelConfig(
         atomic_numbers=[1, 6, 7, 8], e0s={1: -13.6, 6: -1029.0, 7: -1485.0, 8: -2042.0},
         avg_num_neighbors=8.0, channels=8, radial_hidden=[16], max_ell=2, hidden_lmax=1,
-        correlation=3, num_interactions=2, r_max=4.0, scale=30.0,
-        core_radii={"1-1": 1.9}, core_stiffness=5.0,
+        correlation=3, num_interactions=2, r_max=4.0, scale=30.0, pair_repulsion="zbl",
     ))
     folder = tmp_path_factory.mktemp("model")
     save_checkpoint(folder / "tiny.ckpt", {

@@ -1,5 +1,6 @@
 """The factor product basis: identity factors reproduce the power basis; random factors match
-products built pair by pair with the dense Gaunt-coefficient route; double backward."""
+products built pair by pair with the dense Gaunt-coefficient route; double backward; factors
+start distinct and stay distinct under training (identical starts would stay identical)."""
 import pytest
 import torch
 
@@ -21,13 +22,29 @@ def _randomised(module, seed=1):
     g = torch.Generator().manual_seed(seed)
     with torch.no_grad():
         w = module.factor_weights
-        w.copy_(torch.randn(w.shape, generator=g, dtype=w.dtype) / w.shape[-1] ** 0.5)
+        w.copy_(torch.randn(w.shape, generator=g, dtype=w.dtype))
+        s = module.factor_species_weights
+        s.copy_(1.0 + 0.5 * torch.randn(s.shape, generator=g, dtype=s.dtype))
     return module
 
 
-def _factor(module, k, x):
-    w = module.factor_weights[k][module.degree]                                   # [D, C, C']
-    return torch.einsum("ncd,dce->ned", x, w)
+def _identity_factors(module):
+    """Identity channel mixing and unit element weights in every factor."""
+    with torch.no_grad():
+        c = module.factor_weights.shape[-1]
+        module.factor_weights.copy_(torch.eye(c, dtype=module.factor_weights.dtype) * c ** 0.5)
+        module.factor_species_weights.fill_(1.0)
+    return module
+
+
+def _factor(module, k, x, species):
+    w = module.factor_weights[k][module.degree] / w_norm(module)                # [D, C, C']
+    s = module.factor_species_weights[species, k][:, :, module.degree]          # [N, C', D]
+    return torch.einsum("ncd,dce->ned", x, w) * s
+
+
+def w_norm(module):
+    return module.factor_weights.shape[-1] ** 0.5
 
 
 def _dense_reference(module, x, species, lmax_in, lmax_out):
@@ -38,7 +55,7 @@ def _dense_reference(module, x, species, lmax_in, lmax_out):
     degree_of = torch.tensor([l for l in range(lmax_out + 1) for _ in range(2 * l + 1)])
     k = 0
     for nu in range(1, module.correlation + 1):
-        factors = [_factor(module, k + i, x).reshape(n * c, -1) for i in range(nu)]
+        factors = [_factor(module, k + i, x, species).reshape(n * c, -1) for i in range(nu)]
         k += nu
         running = factors[0]
         for i, factor in enumerate(factors[1:], start=2):
@@ -55,7 +72,7 @@ def _dense_reference(module, x, species, lmax_in, lmax_out):
 @pytest.mark.parametrize("lmax_in,lmax_out,correlation", [(2, 1, 3), (3, 0, 3), (2, 2, 2), (1, 1, 4)])
 def test_identity_factors_are_the_power_basis(lmax_in, lmax_out, correlation):
     torch.manual_seed(0)
-    factors = GauntFactorProductBasis(CHANNELS, lmax_in, lmax_out, correlation, SPECIES)
+    factors = _identity_factors(GauntFactorProductBasis(CHANNELS, lmax_in, lmax_out, correlation, SPECIES))
     powers = GauntProductBasis(CHANNELS, lmax_out, correlation, SPECIES, "grid")
     with torch.no_grad():
         powers.weights.copy_(factors.weights)
@@ -80,11 +97,59 @@ def test_random_factors_match_the_dense_route(lmax_in, lmax_out, correlation, dt
 def test_factors_are_not_the_power_basis():
     """Guard for the test above: random factors change the result."""
     torch.manual_seed(0)
-    module = GauntFactorProductBasis(CHANNELS, 2, 1, 3, SPECIES)
+    module = _identity_factors(GauntFactorProductBasis(CHANNELS, 2, 1, 3, SPECIES))
     x, species = _inputs(2, torch.float64)
     before = module(x, species)
     after = _randomised(module)(x, species)
     assert (before - after).abs().max() > 1e-2 * before.abs().max()
+
+
+def _body_order_spread(module):
+    """Smallest relative difference between two factors of one body order (mixing and element
+    weights together): 0 when a body order has collapsed to a power."""
+    w = module.factor_weights.detach()
+    s = module.factor_species_weights.detach()
+    spread, first = float("inf"), 0
+    for nu in range(1, module.correlation + 1):
+        group = range(first, first + nu)
+        for i in group:
+            for j in group:
+                if i < j:
+                    dw = (w[i] - w[j]).norm() / w[i].norm()
+                    ds = (s[:, i] - s[:, j]).norm() / s[:, i].norm()
+                    spread = min(spread, float(dw + ds))
+        first += nu
+    return spread
+
+
+def _train_steps(module, steps=20):
+    g = torch.Generator().manual_seed(5)
+    optimizer = torch.optim.Adam(module.parameters(), lr=1e-2)
+    for _ in range(steps):
+        x = torch.randn(16, CHANNELS, 9, generator=g, dtype=torch.float64)
+        species = torch.randint(0, SPECIES, (16,), generator=g)
+        target = torch.randn(16, CHANNELS, 4, generator=g, dtype=torch.float64)
+        loss = (module(x, species) - target).pow(2).mean()
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    return module
+
+
+def test_factors_stay_distinct_under_training():
+    """A fresh module's factors differ, and after training steps they still differ (and moved).
+    The counter-case shows what this guards against: factors that start equal (the identity
+    starts of an earlier version) get equal gradients and are still equal after training."""
+    torch.manual_seed(0)
+    module = GauntFactorProductBasis(CHANNELS, 2, 1, 3, SPECIES)
+    start = module.factor_weights.detach().clone()
+    assert _body_order_spread(module) > 0.5
+    _train_steps(module)
+    assert _body_order_spread(module) > 0.5
+    assert not torch.equal(module.factor_weights.detach(), start)
+
+    collapsed = _train_steps(_identity_factors(GauntFactorProductBasis(CHANNELS, 2, 1, 3, SPECIES)))
+    assert _body_order_spread(collapsed) < 1e-12
 
 
 def test_double_backward():

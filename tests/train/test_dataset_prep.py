@@ -178,27 +178,19 @@ def test_validation_file_with_an_unknown_element(alien_file, write_config, gaunt
     assert "Si" in err and "it knows H, C, N, O" in err
 
 
-def test_closest_pairs_and_automatic_core_radii(write_config, tmp_path):
-    """The shortest distance of every species pair over the training frames (checked against
-    ASE's all-pairs distances), and the model built from them walls off 0.95 of it."""
-    from gaunt_md.train.trainer import CORE_RADIUS_FRACTION, build_model
+def test_scale_and_shift_from_the_data(write_config, tmp_path):
+    """scale "auto" is the RMS force component, shift 0 by default or the mean per-atom energy
+    above the E0s ("mean"); both end up as fixed constants (buffers, not parameters)."""
+    from gaunt_md.train.trainer import build_model
     cfg = load_config(write_config(tmp_path))
     data = prepare_data(cfg, **quiet)
-    frames = ase.io.read(cfg.data.train_file, ":")
-    train_indices, _ = train_valid_split(len(frames), cfg.data.n_valid, cfg.seed)
-    expected = {}
-    for atoms in (frames[i] for i in train_indices):
-        d = atoms.get_all_distances(mic=True)
-        z = atoms.numbers
-        for i in range(len(atoms)):
-            for j in range(i + 1, len(atoms)):
-                key = f"{min(z[i], z[j])}-{max(z[i], z[j])}"
-                expected[key] = min(expected.get(key, np.inf), d[i, j])
-    expected = {k: v for k, v in expected.items() if v < float(cfg.model.get("r_max", 5.0))}
-    assert data.closest_pairs.keys() == expected.keys()
-    for key, value in expected.items():
-        assert data.closest_pairs[key] == pytest.approx(value, rel=1e-6), key
+    residual = sum(float(g.energy) - sum(data.e0s[data.species.atomic_numbers[int(s)]] for s in g.species)
+                   for g in data.train)
+    assert data.mean_energy == pytest.approx(residual / sum(g.num_atoms for g in data.train))
     model = build_model(cfg, data)
-    assert model.config["core_radii"] == pytest.approx({k: CORE_RADIUS_FRACTION * v for k, v in expected.items()})
-    cfg.model["core_radii"] = None
-    assert not build_model(cfg, data).core_repulsion.enabled
+    assert model.config["scale"] == pytest.approx(data.scale) and model.config["shift"] == 0.0
+    assert "scale" not in dict(model.named_parameters()) and "shift" not in dict(model.named_parameters())
+    cfg.model.update(scale=2.5, shift="mean")
+    model = build_model(cfg, data)
+    assert model.config["scale"] == 2.5 and model.config["shift"] == pytest.approx(data.mean_energy)
+    assert float(model.shift) == pytest.approx(data.mean_energy)
