@@ -205,7 +205,9 @@ def run_gaunt(args) -> dict:
                     energy, forces = call()
                     sync(device)
                     row["first_call_s"] = time.perf_counter() - start
+                    variants = triton_variants()
                     row.update(time_calls(call, device, args.warmup, args.min_time))
+                    row["triton_compiled_during_timing"] = triton_variants() - variants
                     energy, forces = call()            # compared after warm-up (TorchScript's optimised graph)
                     row["energy"] = float(energy.detach().sum())
                     if ref is None:
@@ -254,6 +256,8 @@ def profile_gaunt(args, device) -> dict:
         events = prof.key_averages()
         kernels = []
         for e in events:
+            if not str(getattr(e, "device_type", "CUDA")).endswith("CUDA"):
+                continue                             # CPU-side ops: their device time is their kernels
             dev_us = getattr(e, "self_device_time_total", None)
             if dev_us is None:
                 dev_us = getattr(e, "self_cuda_time_total", 0.0)
@@ -378,14 +382,20 @@ def run_md(args) -> dict:
             MaxwellBoltzmannDistribution(atoms, temperature_K=300, rng=np.random.default_rng(7))
             atoms.calc = calcs[dtype_name]
             dyn = VelocityVerlet(atoms, timestep=TIMESTEP_FS * units.fs)
-            dyn.run(3)                               # warm-up (TorchScript's profiling runs, kernels)
+            dyn.run(args.md_warmup)                  # warm-up (TorchScript's profiling runs, kernels)
             sync(device)
-            start = time.perf_counter()
-            dyn.run(steps)
-            sync(device)
-            per_step = (time.perf_counter() - start) / steps
+            variants = triton_variants()
+            times = []
+            for _ in range(steps):                   # each step timed: compilations show as outliers
+                start = time.perf_counter()
+                dyn.run(1)
+                sync(device)
+                times.append(time.perf_counter() - start)
+            per_step = sum(times) / steps
             row.update(atoms=len(atoms), ms_per_step=1e3 * per_step, steps_per_s=1.0 / per_step,
                        ns_per_day=TIMESTEP_FS * 1e-6 * 86400.0 / per_step, atom_steps_per_s=len(atoms) / per_step,
+                       median_step_ms=1e3 * statistics.median(times), max_step_ms=1e3 * max(times),
+                       triton_compiled_during_steps=triton_variants() - variants,
                        temperature_K=float(atoms.get_temperature()))
         except Exception as exc:  # noqa: BLE001
             row["error"] = describe(exc)
@@ -393,6 +403,17 @@ def run_md(args) -> dict:
         log(json.dumps(row))
         checkpoint(args, result)
     return result
+
+
+def triton_variants() -> int:
+    """Compiled variants of gaunt-md's Triton kernels in this process (all devices)."""
+    total = 0
+    for name in ("triton_conv", "triton_factor_products", "triton_kernels"):
+        module = sys.modules.get(f"gaunt_md.ops.{name}")
+        for value in vars(module).values() if module else ():
+            for cache in getattr(value, "device_caches", {}).values():
+                total += len(cache[0])
+    return total
 
 
 # --- tables -------------------------------------------------------------------------------
@@ -456,13 +477,16 @@ def tables(parts: List[dict]) -> str:
             out.append(f"FAILED {r.get('dtype')} {r.get('size')} {r.get('route')}: {r['error'][:200]}")
     if md:
         out += ["", f"MD (ASE VelocityVerlet, {md['timestep_fs']} fs, GauntCalculator on the GPU):", "",
-                "| system | atoms | dtype | route | ms/step | steps/s | ns/day | atom-steps/s |", "|---|---|---|---|---|---|---|---|"]
+                "| system | atoms | dtype | route | ms/step (mean) | median [max] | steps/s | ns/day | atom-steps/s | compiles |",
+                "|---|---|---|---|---|---|---|---|---|---|"]
         for r in md["rows"]:
             if "error" in r:
-                out.append(f"| {r['system']} | | {r['dtype']} | {r['route']} | failed: {r['error'][:120]} | | | |")
+                out.append(f"| {r['system']} | | {r['dtype']} | {r['route']} | failed: {r['error'][:120]} | | | | | |")
                 continue
-            out.append(f"| {r['system']} | {r['atoms']} | {r['dtype']} | {r['route']} | {r['ms_per_step']:.1f} | "
-                       f"{r['steps_per_s']:.1f} | {r['ns_per_day']:.3f} | {r['atom_steps_per_s']:.0f} |")
+            spread = (f"{r['median_step_ms']:.1f} [{r['max_step_ms']:.1f}]" if "median_step_ms" in r else "")
+            out.append(f"| {r['system']} | {r['atoms']} | {r['dtype']} | {r['route']} | {r['ms_per_step']:.1f} | {spread} | "
+                       f"{r['steps_per_s']:.1f} | {r['ns_per_day']:.3f} | {r['atom_steps_per_s']:.0f} | "
+                       f"{r.get('triton_compiled_during_steps', '')} |")
     return "\n".join(out)
 
 
@@ -490,6 +514,7 @@ def main(argv=None) -> int:
     parser.add_argument("--steps", type=int, default=100, help="md: timed steps on 3BPA")
     parser.add_argument("--box", default="10000", help="md: box size (atoms)")
     parser.add_argument("--box-steps", type=int, default=10)
+    parser.add_argument("--md-warmup", type=int, default=10, help="md: untimed steps first")
     parser.add_argument("--box-dtypes", nargs="+", default=["float32", "float64"])
     parser.add_argument("--box-routes", nargs="+", default=["triton", "torch"])
     args = parser.parse_args(argv)

@@ -21,7 +21,8 @@
 # "3bpa 1000 5000 10000 20000 50000"), DEVICE (default cuda; cpu for a dry run), SUITE_SCALE
 # (multiplies every time limit, default 1), MACE_VARIANTS (default e3nn; add cueq where
 # cuequivariance_torch is installed), MD_STEPS, BOX_STEPS, WHEELS=0 (install none), SITE and
-# MACE_SITE (where they go, default /tmp/site and /tmp/mace).
+# MACE_SITE (where they go, default /tmp/site and /tmp/mace), PARTS (default "tests gaunt mace md"),
+# GAUNT_ROUTES (default "triton torch conv-triton fp-triton"), MD_WARMUP (default 10).
 set -u
 cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-python3}
@@ -32,6 +33,10 @@ SCALE=${SUITE_SCALE:-1}
 MACE_VARIANTS=${MACE_VARIANTS:-e3nn}
 MD_STEPS=${MD_STEPS:-100}
 BOX_STEPS=${BOX_STEPS:-10}
+MD_WARMUP=${MD_WARMUP:-10}
+PARTS=" ${PARTS:-tests gaunt mace md} "
+GAUNT_ROUTES=${GAUNT_ROUTES:-triton torch conv-triton fp-triton}
+has() { case "$PARTS" in *" $1 "*) return 0;; esac; return 1; }
 export PYTHONUNBUFFERED=1
 mkdir -p "$OUT"
 lim() { awk -v a="$1" -v s="$SCALE" 'BEGIN { printf "%d", a * s }'; }
@@ -59,29 +64,35 @@ import gaunt_md, gaunt_md.nn; print('gaunt_md imports')" 2>&1 | tail -3
 PYTHONPATH="$MACE_PATH" TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD=1 "$PYTHON" -c "
 import e3nn, mace; print('mace side: mace', mace.__version__, 'e3nn', e3nn.__version__)" 2>&1 | tail -2
 
-if [ "$DEVICE" = cuda ]; then
+if [ "$DEVICE" = cuda ] && has tests; then
     echo; echo "== GPU correctness (tests)"
     PYTHONPATH="$GAUNT_PATH" timeout -k 10 "$(lim 150)" "$PYTHON" -m pytest -q -p no:cacheprovider \
         tests/ops/test_triton_routes_cuda.py > "$OUT/tests.log" 2>&1
     echo "tests exit $?"; tail -4 "$OUT/tests.log"
 fi
 
+if has gaunt; then
 echo; echo "== gaunt (Triton vs PyTorch routes)"
 PYTHONPATH="$GAUNT_PATH" timeout -k 10 "$(lim 210)" "$PYTHON" $B gaunt --device "$DEVICE" --sizes $SIZES \
-    --time-limit "$(lim 150)" --profile --out "$OUT/gaunt.json" 2>&1 | grep -v Warning | cut -c1-400
+    --routes $GAUNT_ROUTES --time-limit "$(lim 150)" --profile --out "$OUT/gaunt.json" 2>&1 | grep -v Warning | cut -c1-400
 echo "gaunt exit ${PIPESTATUS[0]}"
+fi
 
+if has mace; then
 echo; echo "== mace-torch"
 PYTHONPATH="$MACE_PATH" TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD=1 timeout -k 10 "$(lim 110)" "$PYTHON" $B mace \
     --device "$DEVICE" --sizes $SIZES --mace-variants $MACE_VARIANTS --time-limit "$(lim 80)" \
     --out "$OUT/mace.json" 2>&1 | grep -v -i warn | grep -v "return visitor" | cut -c1-400
 echo "mace exit ${PIPESTATUS[0]}"
+fi
 
+if has md; then
 echo; echo "== MD (ASE)"
 PYTHONPATH="$GAUNT_PATH" timeout -k 10 "$(lim 90)" "$PYTHON" $B md --device "$DEVICE" --routes triton torch \
-    --steps "$MD_STEPS" --box-steps "$BOX_STEPS" --time-limit "$(lim 70)" --out "$OUT/md.json" 2>&1 \
-    | grep -v -i warn | grep -v MaxwellBoltzmann | cut -c1-400
+    --steps "$MD_STEPS" --box-steps "$BOX_STEPS" --md-warmup "$MD_WARMUP" --time-limit "$(lim 70)" \
+    --out "$OUT/md.json" 2>&1 | grep -v -i warn | grep -v MaxwellBoltzmann | cut -c1-400
 echo "md exit ${PIPESTATUS[0]}"
+fi
 echo "== done $(date -u +%FT%TZ)"
 } 2>&1 | tee "$OUT/suite.log"
 PYTHONPATH="$GAUNT_PATH" "$PYTHON" $B table "$OUT/gaunt.json" "$OUT/mace.json" "$OUT/md.json" | tee "$OUT/tables.md"

@@ -31,7 +31,7 @@ if TRITON_AVAILABLE:
     import triton
     import triton.language as tl
 
-    from .triton_kernels import LAUNCH_OPTIONS
+    from .triton_kernels import LAUNCH_OPTIONS, size_generic_jit
 
     @triton.jit
     def _channel_rows(ptr, rows, C, c, mask):
@@ -52,7 +52,7 @@ if TRITON_AVAILABLE:
         recv = tl.load(recv_ptr + e, mask=e_live, other=0)
         return e, o, tile, v_mask, send, recv
 
-    @triton.jit
+    @size_generic_jit(sizes=["n_edges"], pointers=["send_ptr", "recv_ptr"])
     def _conv_forward_kernel(
         x_ptr, r_ptr, v_ptr, send_ptr, recv_ptr, q_start_ptr, row_start_ptr, width_ptr, out_ptr,
         n_edges, C,
@@ -73,7 +73,7 @@ if TRITON_AVAILABLE:
         target = ((recv * DOUT)[:, None, None] + o[None, :, None]) * C + c[None, None, :]
         tl.atomic_add(out_ptr + target, acc, mask=v_mask[:, :, None] & tile[:, None, :])
 
-    @triton.jit
+    @size_generic_jit(sizes=["n_edges"], pointers=["send_ptr", "recv_ptr"])
     def _conv_backward_kernel(
         x_ptr, r_ptr, v_ptr, grad_ptr, send_ptr, recv_ptr, q_start_ptr, row_start_ptr, width_ptr,
         gx_ptr, gr_ptr, gv_ptr, n_edges, C,

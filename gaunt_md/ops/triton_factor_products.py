@@ -24,7 +24,8 @@ if TRITON_AVAILABLE:
     import triton
     import triton.language as tl
 
-    from .triton_kernels import BLOCK_R, LAUNCH_OPTIONS, _analyze, _block, _block_g, _grid, _row_block, _synthesize
+    from .triton_kernels import (BLOCK_R, LAUNCH_OPTIONS, _analyze, _block, _block_g, _grid, _row_block, _synthesize,
+                                 size_generic_jit)
 
     @triton.jit
     def _row_offsets(rows, C, SLOTS: tl.constexpr, WIDTH: tl.constexpr):
@@ -68,7 +69,7 @@ if TRITON_AVAILABLE:
         mask = (rows[:, None] < n_rows) & (cols[None, :] < n_cols)
         return tl.load(ptr + cols[None, :] * col_stride + rows[:, None], mask=mask, other=0.0)
 
-    @triton.jit
+    @size_generic_jit(sizes=["n_rows"])
     def _factor_products_kernel(
         x_ptr, s_ptr, a_ptr, out_ptr, n_rows, C,
         F: tl.constexpr, D: tl.constexpr, G: tl.constexpr, DOUT: tl.constexpr, K: tl.constexpr,
@@ -86,7 +87,7 @@ if TRITON_AVAILABLE:
                 acc = _analyze(h, a_ptr, g, G, m, DOUT, acc)
             _store_slot(out_ptr, out_offsets, rows, n_rows, nu - 1, C, m, DOUT, acc)
 
-    @triton.jit
+    @size_generic_jit(sizes=["n_rows"])
     def _factor_products_vjp_kernel(
         x_ptr, grad_ptr, s_ptr, a_ptr, out_ptr, n_rows, C,
         F: tl.constexpr, D: tl.constexpr, G: tl.constexpr, DOUT: tl.constexpr, K: tl.constexpr,

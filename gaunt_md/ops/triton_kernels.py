@@ -41,6 +41,25 @@ NUM_WARPS = 4
 LAUNCH_OPTIONS = {"num_warps": NUM_WARPS, "enable_fp_fusion": True}
 
 
+def size_generic_jit(sizes=(), pointers=()):
+    """triton.jit that compiles one kernel for every value of the integer arguments `sizes`
+    (row and edge counts) and every address alignment of `pointers` (index slices), instead of
+    specialising on their divisibility by 16 / alignment to 16 bytes.  Measured on an H200
+    (benchmarks/README.md, GPU section): with the default specialisation, MD on 3BPA compiled
+    new variants (~1-3 s each) whenever the edge count changed its divisibility by 16, which
+    made the Triton route 2-3x slower per MD step than the PyTorch route.  The counts only
+    bound masks, so nothing is lost.  Options this triton does not know are left out."""
+    import inspect
+
+    known = inspect.signature(triton.jit).parameters
+    options = {}
+    if sizes and "do_not_specialize" in known:
+        options["do_not_specialize"] = list(sizes)
+    if pointers and "do_not_specialize_on_alignment" in known:
+        options["do_not_specialize_on_alignment"] = list(pointers)
+    return triton.jit(**options) if options else triton.jit
+
+
 def triton_usable(device: torch.device) -> bool:
     """True when the kernels can run on tensors of this device: CUDA with triton installed,
     or CPU in Triton's interpreter (TRITON_INTERPRET=1, set before this module was imported)."""
@@ -83,7 +102,7 @@ if TRITON_AVAILABLE:
     def _row_block(BLOCK_R: tl.constexpr):
         return tl.program_id(0).to(tl.int64) * BLOCK_R + tl.arange(0, BLOCK_R)
 
-    @triton.jit
+    @size_generic_jit(sizes=["n_rows"])
     def _gaunt_product_kernel(
         x_ptr, y_ptr, s1_ptr, s2_ptr, a_ptr, out_ptr, n_rows,
         D1: tl.constexpr, D2: tl.constexpr, G: tl.constexpr, DOUT: tl.constexpr,
@@ -104,7 +123,7 @@ if TRITON_AVAILABLE:
             acc = _analyze(h, a_ptr, g, G, m, DOUT, acc)
         _store_tile(out_ptr, rows, n_rows, DOUT, m, DOUT, acc)
 
-    @triton.jit
+    @size_generic_jit(sizes=["n_rows"])
     def _many_body_kernel(
         x_ptr, w_ptr, species_ptr, s_ptr, a_ptr, degree_ptr, out_ptr, n_rows, C,
         D: tl.constexpr, G: tl.constexpr, DOUT: tl.constexpr, NDEG: tl.constexpr, K: tl.constexpr,
@@ -134,7 +153,7 @@ if TRITON_AVAILABLE:
                     power = power * f
         _store_tile(out_ptr, rows, n_rows, DOUT, m, DOUT, acc)
 
-    @triton.jit
+    @size_generic_jit(sizes=["n_rows"])
     def _many_body_vjp_kernel(
         x_ptr, coeffs_ptr, s_ptr, s_out_ptr, a_ptr, out_ptr, n_rows,
         D: tl.constexpr, DC: tl.constexpr, G: tl.constexpr, K: tl.constexpr,
