@@ -362,9 +362,11 @@ def run_md(args) -> dict:
     device = torch.device(args.device)
     t0 = time.perf_counter()
     rows: List[dict] = []
-    result = {"part": "md", "versions": versions(), "rows": rows, "timestep_fs": TIMESTEP_FS}
+    result = {"part": "md", "versions": versions(), "rows": rows, "timestep_fs": TIMESTEP_FS,
+              "triton_specialize": os.environ.get("GAUNT_MD_TRITON_SPECIALIZE") == "1"}
     plan = [("3bpa", dt, route, args.steps) for dt in args.dtypes for route in args.routes]
-    plan += [(args.box, dt, route, args.box_steps) for dt in args.box_dtypes for route in args.box_routes]
+    if args.box != "none":
+        plan += [(args.box, dt, route, args.box_steps) for dt in args.box_dtypes for route in args.box_routes]
     calcs = {}
     for system, dtype_name, route, steps in plan:
         if time.perf_counter() - t0 > args.time_limit:
@@ -372,6 +374,8 @@ def run_md(args) -> dict:
             continue
         set_route(route)
         row = dict(system=system, dtype=dtype_name, route=route, steps=steps)
+        if result["triton_specialize"]:
+            row["route"] = route + " (specialising)"
         try:
             if dtype_name not in calcs:
                 calcs[dtype_name] = GauntCalculator(str(MODEL), device=args.device, dtype=dtype_name)
@@ -512,7 +516,7 @@ def main(argv=None) -> int:
     parser.add_argument("--profile-dtype", default="float32")
     parser.add_argument("--profile-top", type=int, default=12)
     parser.add_argument("--steps", type=int, default=100, help="md: timed steps on 3BPA")
-    parser.add_argument("--box", default="10000", help="md: box size (atoms)")
+    parser.add_argument("--box", default="10000", help="md: box size (atoms); none: no box")
     parser.add_argument("--box-steps", type=int, default=10)
     parser.add_argument("--md-warmup", type=int, default=10, help="md: untimed steps first")
     parser.add_argument("--box-dtypes", nargs="+", default=["float32", "float64"])

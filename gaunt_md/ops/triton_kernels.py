@@ -48,9 +48,12 @@ def size_generic_jit(sizes=(), pointers=()):
     (benchmarks/README.md, GPU section): with the default specialisation, MD on 3BPA compiled
     new variants (~1-3 s each) whenever the edge count changed its divisibility by 16, which
     made the Triton route 2-3x slower per MD step than the PyTorch route.  The counts only
-    bound masks, so nothing is lost.  Options this triton does not know are left out."""
+    bound masks, so nothing is lost.  Options this triton does not know are left out.
+    GAUNT_MD_TRITON_SPECIALIZE=1 (read at import) restores triton's default, for comparisons."""
     import inspect
 
+    if os.environ.get("GAUNT_MD_TRITON_SPECIALIZE") == "1":
+        return triton.jit
     known = inspect.signature(triton.jit).parameters
     options = {}
     if sizes and "do_not_specialize" in known:
