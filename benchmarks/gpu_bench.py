@@ -377,7 +377,7 @@ def run_md(args) -> dict:
         if result["triton_specialize"]:
             row["route"] = route + " (specialising)"
         try:
-            if dtype_name not in calcs:
+            if dtype_name not in calcs or args.fresh:  # fresh: TorchScript's re-specialisations in each row
                 calcs[dtype_name] = GauntCalculator(str(MODEL), device=args.device, dtype=dtype_name)
             atoms = read(common.MOLECULE) if system == "3bpa" else read(common.structure_path(system))
             if system == "3bpa":
@@ -519,6 +519,8 @@ def main(argv=None) -> int:
     parser.add_argument("--box", default="10000", help="md: box size (atoms); none: no box")
     parser.add_argument("--box-steps", type=int, default=10)
     parser.add_argument("--md-warmup", type=int, default=10, help="md: untimed steps first")
+    parser.add_argument("--fresh", action="store_true", help="md: a new calculator (model load) for each row; "
+                        "default: one per dtype, so the first route's row absorbs TorchScript's warm-up")
     parser.add_argument("--box-dtypes", nargs="+", default=["float32", "float64"])
     parser.add_argument("--box-routes", nargs="+", default=["triton", "torch"])
     args = parser.parse_args(argv)
