@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The GPU checks and timings in one go (~6 minutes on an H200), run from the repository root:
+# The GPU checks and timings in one go (4 minutes on an H200 with SUITE_SCALE=0.7), run from the
+# repository root:
 #
 #   OUT=/some/dir bash benchmarks/gpu_suite.sh
 #
