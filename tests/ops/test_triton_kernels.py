@@ -126,7 +126,7 @@ def _model_triton_routes() -> dict:
     from tests.fixtures import TINY, predict, random_periodic
 
     torch.manual_seed(3)
-    model = GauntMACE(ModelConfig(**TINY, product_basis="factors")).double().eval()
+    model = GauntMACE(ModelConfig(**{**TINY, "product_basis": "factors"})).double().eval()
     with torch.no_grad():
         for parameter in model.parameters():
             parameter.add_(0.2 * torch.randn_like(parameter))
