@@ -1,4 +1,4 @@
-"""gaunt-md command line: train | eval | export | card | md-stability."""
+"""gaunt-md command line: train | eval | export | card | scan | md-stability."""
 from __future__ import annotations
 
 import argparse
@@ -59,6 +59,17 @@ def _card(args) -> int:
     return 0
 
 
+def _scan(args) -> int:
+    from .md.scans import scan_model
+
+    result = scan_model(args.model, args.start, args.out, args.dtype)
+    for label, problems in result["failures"].items():
+        print(f"FAIL {label}: {'; '.join(problems)}")
+    print(f"{result['scans'] - len(result['failures'])}/{result['scans']} scans climb as they must; "
+          f"wrote {Path(args.out) / 'scans.json'} and scans.png")
+    return 1 if result["failures"] else 0
+
+
 def _md_stability(args) -> int:
     from .md.cli import exit_code, run_from_args
     from .md.engines import EngineUnavailable
@@ -108,6 +119,16 @@ def build_parser() -> argparse.ArgumentParser:
     card.add_argument("--title", default="Gaunt-MACE potential")
     card.add_argument("--notes", default=None, help="Markdown file appended as the card's notes")
     card.set_defaults(func=_card)
+
+    scan = sub.add_parser("scan", help="energy scans for holes: H bends, bond stretches, close contacts "
+                                        "(exit 1 if a scan does not climb)")
+    scan.add_argument("model", help="exported model (.pt)")
+    from .md.starts import SHIPPED_START
+    scan.add_argument("--start", default=str(SHIPPED_START),
+                      help="molecule to scan from (extxyz/xyz; default: the 3BPA start geometry)")
+    scan.add_argument("--out", default="scans", help="output directory (scans.json, scans.png)")
+    scan.add_argument("--dtype", choices=["float32", "float64"], default=None)
+    scan.set_defaults(func=_scan)
 
     from .md.cli import PROTOCOL, add_arguments
 

@@ -240,3 +240,27 @@ def plot_scans(scans: Sequence[Scan], path, title: str = "") -> None:
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
+
+
+def scan_model(model: str, start: str, out_dir, dtype: Optional[str] = None, progress: bool = True) -> dict:
+    """`gaunt-md scan`: every scan of an exported model from `start`, written to out_dir as
+    scans.json and scans.png; returns {"scans": n, "failures": {label: problems}}."""
+    import json
+    from pathlib import Path
+
+    from ase.io import read
+    from tqdm.auto import tqdm
+
+    from ..calculators import GauntCalculator
+
+    atoms = read(start)
+    scans = run_scans(atoms, GauntCalculator(model, dtype=dtype),
+                      progress=(lambda items: tqdm(items, desc="scans", leave=False)) if progress else None)
+    failures = check_scans(scans)
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "scans.json").write_text(json.dumps({"model": str(model), "start": str(start),
+                                                "failures": failures,
+                                                "scans": [s.to_dict() for s in scans]}, indent=1))
+    plot_scans(scans, out / "scans.png", title=f"{Path(model).name} from {Path(start).name}")
+    return {"scans": len(scans), "failures": failures}

@@ -77,3 +77,19 @@ def test_scans_catch_an_attractive_hole(start):
     failing = check_scans(run_scans(start, _AttractivePairs(start)), ScanLimits())
     assert sum(k.startswith("bend") for k in failing) == 26
     assert sum(k.startswith("contact") for k in failing) == 12
+
+
+def test_scan_command_writes_json_and_plot_and_fails_on_holes(exported, tmp_path, capsys):
+    """`gaunt-md scan` on an untrained model: it writes scans.json and scans.png, lists the
+    scans that do not climb, and exits 1 because some do not (a random model has holes)."""
+    import json
+
+    from gaunt_md.cli import main
+
+    rc = main(["scan", str(exported("float64").path), "--out", str(tmp_path / "scans")])
+    out = capsys.readouterr().out
+    report = json.loads((tmp_path / "scans" / "scans.json").read_text())
+    assert (tmp_path / "scans" / "scans.png").stat().st_size > 0
+    assert len(report["scans"]) == 26 + 28 + 12
+    assert rc == 1 and report["failures"] and "FAIL" in out
+    assert f"{66 - len(report['failures'])}/66 scans climb" in out
