@@ -10,20 +10,26 @@ from pathlib import Path
 def _train(args) -> int:
     from .interrupts import EXIT_CODE, stop_on_interrupt
     from .train.config import load_config
+    from .train.logs import training_log
+    from .train.progress import set_progress
     from .train.trainer import Trainer
 
     cfg = load_config(args.config)
     if args.output_dir:
         cfg.output_dir = args.output_dir
     if args.max_epochs is not None:
+        if args.max_epochs < 0:
+            raise ValueError(f"--max-epochs must be >= 0, got {args.max_epochs}")
         cfg.optim.max_epochs = args.max_epochs
     if args.device:
         cfg.device = args.device
-    trainer = Trainer(cfg, resume=args.resume)
-    if args.lr is not None:
-        trainer.set_lr(args.lr)
-    with stop_on_interrupt("Ctrl-C: stopping before the next batch (Ctrl-C again to quit at once)") as stop:
-        final = trainer.run(time_limit_s=None if args.time_limit is None else 60.0 * args.time_limit, stop=stop)
+    set_progress(not args.no_progress)
+    with training_log():
+        trainer = Trainer(cfg, resume=args.resume, overwrite=args.overwrite)
+        if args.lr is not None:
+            trainer.set_lr(args.lr)
+        with stop_on_interrupt("Ctrl-C: stopping before the next batch (Ctrl-C again to quit at once)") as stop:
+            final = trainer.run(time_limit_s=None if args.time_limit is None else 60.0 * args.time_limit, stop=stop)
     if trainer.interrupted:
         again = " ".join(["gaunt-md train", str(args.config), "--resume"]
                          + (["--output-dir", str(args.output_dir)] if args.output_dir else [])
@@ -88,6 +94,10 @@ def build_parser() -> argparse.ArgumentParser:
     train = sub.add_parser("train", help="train a Gaunt-MACE potential from a YAML config")
     train.add_argument("config", help="YAML config (see examples/train_3bpa.yaml)")
     train.add_argument("--resume", action="store_true", help="continue from OUTPUT_DIR/last.pt")
+    train.add_argument("--overwrite", action="store_true",
+                       help="start afresh in an OUTPUT_DIR that holds another run (its outputs are removed)")
+    train.add_argument("--no-progress", action="store_true",
+                       help="no progress bars (there are none anyway when stderr is not a terminal)")
     train.add_argument("--output-dir", default=None, help="override output_dir of the config")
     train.add_argument("--max-epochs", type=int, default=None, help="override optim.max_epochs")
     train.add_argument("--lr", type=float, default=None,

@@ -31,6 +31,7 @@ class Batch:
     stress_mask: torch.Tensor        # [G] bool
     energy_weight: torch.Tensor      # [G]
     forces_weight: torch.Tensor      # [G]
+    stress_weight: torch.Tensor      # [G]
 
     def to(self, device=None, dtype: Optional[torch.dtype] = None) -> "Batch":
         """Moves every tensor to `device`; floating tensors also become `dtype` (if given)."""
@@ -81,4 +82,5 @@ def collate(graphs: List[AtomicGraph]) -> Batch:
         stress_mask=stress_mask,
         energy_weight=torch.tensor([g.energy_weight for g in graphs], dtype=dtype),
         forces_weight=torch.tensor([g.forces_weight for g in graphs], dtype=dtype),
+        stress_weight=torch.tensor([g.stress_weight for g in graphs], dtype=dtype),
     )

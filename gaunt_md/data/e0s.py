@@ -1,9 +1,10 @@
 """Reference (isolated-atom) energies E0 per element, in eV."""
 from __future__ import annotations
 
-from typing import Dict, List, Sequence
+from typing import Dict, List, Mapping, Sequence, Tuple, Union
 
 import numpy as np
+from ase.data import atomic_numbers as symbol_numbers
 from ase.data import chemical_symbols
 
 from .extxyz import read_labelled_structures
@@ -21,6 +22,49 @@ def e0s_from_isolated_atoms(path, energy_key: str = "energy") -> Dict[int, float
             raise ValueError(f"{path}, frame {number}: a second isolated {chemical_symbols[z]} atom")
         e0s[z] = float(atoms.info[energy_key])
     return e0s
+
+
+ISOLATED_ATOM = "IsolatedAtom"   # config_type of isolated-atom frames inside a training file
+
+
+def e0s_from_mapping(mapping: Mapping[Union[int, str], float]) -> Dict[int, float]:
+    """{atomic number: energy} from a mapping keyed by element symbol or atomic number."""
+    out: Dict[int, float] = {}
+    for key, energy in mapping.items():
+        if isinstance(key, str) and key.strip().isdigit():
+            key = int(key)
+        z = key if isinstance(key, int) else symbol_numbers.get(str(key).strip())
+        if z is None or not 0 < z < len(chemical_symbols):
+            raise ValueError(f"data.e0s: {key!r} is not an element symbol or atomic number")
+        if z in out:
+            raise ValueError(f"data.e0s: {chemical_symbols[z]} given twice")
+        out[z] = float(energy)
+    return out
+
+
+def split_isolated_atoms(frames: List, energy_key: str) -> Tuple[List, Dict[int, float]]:
+    """(the other frames, {atomic number: energy}) of frames with info["config_type"] ==
+    "IsolatedAtom" (single atoms, as mace-torch marks them in a training file)."""
+    rest, e0s = [], {}
+    for number, atoms in enumerate(frames):
+        if atoms.info.get("config_type") != ISOLATED_ATOM:
+            rest.append(atoms)
+            continue
+        if len(atoms) != 1:
+            raise ValueError(f"frame {number}: config_type {ISOLATED_ATOM} with {len(atoms)} atoms")
+        z = int(atoms.numbers[0])
+        if z in e0s:
+            raise ValueError(f"frame {number}: a second {ISOLATED_ATOM} {chemical_symbols[z]} frame")
+        e0s[z] = float(atoms.info[energy_key])
+    return rest, e0s
+
+
+def e0s_by_average(atoms_list: List, energy_key: str, atomic_numbers: Sequence[int]) -> Dict[int, float]:
+    """Every element the same E0: the mean energy per atom of the structures (defined for any
+    data set, one composition included; the network learns what differs between elements)."""
+    energies = [float(find_label(a, energy_key, per_atom=False).reshape(())) for a in atoms_list]
+    per_atom = sum(energies) / sum(len(a) for a in atoms_list)
+    return {int(z): per_atom for z in atomic_numbers}
 
 
 def e0s_by_least_squares(atoms_list: List, energy_key: str, atomic_numbers: Sequence[int]) -> Dict[int, float]:
@@ -42,7 +86,8 @@ def e0s_by_least_squares(atoms_list: List, energy_key: str, atomic_numbers: Sequ
         raise ValueError(
             f"E0s by least squares are underdetermined: the element counts of {len(atoms_list)} "
             f"structures do not fix {len(numbers)} E0s (e.g. all have the same composition); "
-            f"give an isolated-atoms file (data.e0s_file)"
+            f"give an isolated-atoms file (data.e0s_file), the energies (data.e0s: {{H: -13.6, ...}}) "
+            f"or data.e0s: average"
         )
     solution, *_ = np.linalg.lstsq(counts, np.array(energies), rcond=None)
     return {z: float(e) for z, e in zip(numbers, solution)}

@@ -25,6 +25,7 @@ class AtomicGraph:
     stress: Optional[torch.Tensor] = None   # [3, 3], eV/A^3
     energy_weight: float = 1.0
     forces_weight: float = 1.0
+    stress_weight: float = 1.0
 
     @property
     def num_atoms(self) -> int:
@@ -38,7 +39,7 @@ class AtomicGraph:
 def graph_from_atoms(atoms, z_table: SpeciesTable, cutoff: float, energy_key: Optional[str] = None,
                      forces_key: Optional[str] = None, stress_key: Optional[str] = None,
                      dtype: torch.dtype = torch.float64, energy_weight: float = 1.0,
-                     forces_weight: float = 1.0) -> AtomicGraph:
+                     forces_weight: float = 1.0, stress_weight: float = 1.0) -> AtomicGraph:
     """Labels are looked up in atoms.info / atoms.arrays, then in atoms.calc results; a key
     that is given but absent leaves that label None (read_labelled_structures is the place
     that insists on labels).  Stress may be 3x3 or Voigt."""
@@ -60,4 +61,5 @@ def graph_from_atoms(atoms, z_table: SpeciesTable, cutoff: float, energy_key: Op
         stress=None if stress is None else as_float(stress_as_3x3(stress)),
         energy_weight=float(energy_weight),
         forces_weight=float(forces_weight),
+        stress_weight=float(stress_weight),
     )

@@ -1,22 +1,30 @@
 """Training configuration: YAML -> typed dataclasses with documented defaults."""
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import List, Optional
+from typing import Dict, List, Optional, Union
 
 import yaml
+
+from .validate import check_config, coerce_options
 
 
 @dataclass
 class DataConfig:
     train_file: str = ""                  # extxyz with labelled structures
     valid_file: Optional[str] = None      # separate validation file; else split train_file
-    n_valid: int = 50                     # frames held out from train_file when valid_file is unset
-    e0s_file: Optional[str] = None        # isolated-atom energies; else least squares on train
+    n_valid: Union[int, float] = 50       # frames (or a fraction) held out from train_file when
+                                          # valid_file is unset
+    test_file: Optional[str] = None       # evaluated once, with the best model, at the end
+    e0s_file: Optional[str] = None        # isolated-atom energies (one single-atom frame each)
+    e0s: Union[None, str, Dict[Union[int, str], float]] = None  # None (see e0s.py), "isolated",
+                                          # "least_squares", "average" or {element: eV}
     energy_key: str = "energy"
-    forces_key: str = "forces"
+    forces_key: Optional[str] = "forces"
     stress_key: Optional[str] = None
+    config_type_weights: Dict[str, float] = field(default_factory=dict)  # info["config_type"] ->
+                                          # weight of that frame's energy, forces and stress terms
     atomic_numbers: Optional[List[int]] = None  # default: the elements found in the data
 
 
@@ -34,10 +42,11 @@ class OptimConfig:
     clip_grad: float = 10.0               # max gradient norm; 0 disables clipping
     energy_weight: float = 1.0            # loss weight of (energy error per atom)^2
     forces_weight: float = 100.0          # loss weight of force component errors^2
-    stress_weight: float = 1.0
+    stress_weight: float = 1.0            # loss weight of stress component errors^2 (eV/A^3)
     stage_two_epoch: Optional[int] = None  # from this epoch on, use the stage-two weights/lr
     stage_two_energy_weight: float = 1000.0
     stage_two_forces_weight: float = 100.0
+    stage_two_stress_weight: Optional[float] = None  # None: stress_weight
     stage_two_lr: float = 1e-3
     early_stopping_patience: int = 50     # stop after this many epochs without improvement
 
@@ -63,27 +72,21 @@ class TrainConfig:
         return asdict(self)
 
 
-def _build(cls, values: dict, where: str):
-    known = {f.name for f in fields(cls)}
-    unknown = set(values) - known
-    if unknown:
-        raise ValueError(f"unknown option(s) in {where}: {', '.join(sorted(unknown))}")
-    return cls(**values)
+def _build(cls, values, where: str):
+    if not isinstance(values, dict):
+        raise ValueError(f"{where} must be a mapping of options, got {values!r}")
+    return cls(**coerce_options(cls, values, where))
 
 
-def config_from_dict(values: dict) -> TrainConfig:
+def config_from_dict(values: dict, check_files: bool = True) -> TrainConfig:
+    """The config of a YAML mapping, every option checked (types, ranges, model options; with
+    `check_files`, the files it names) before any work: see validate.py."""
     values = dict(values or {})
     data = _build(DataConfig, values.pop("data", {}) or {}, "data")
     optim = _build(OptimConfig, values.pop("optim", {}) or {}, "optim")
     cfg = _build(TrainConfig, values, "the top level")
     cfg.data, cfg.optim = data, optim
-    for key in ("dtype", "valid_dtype"):
-        if getattr(cfg, key) not in ("float32", "float64"):
-            raise ValueError(f"{key} must be float32 or float64, got {getattr(cfg, key)!r}")
-    if cfg.optim.optimizer not in ("adam", "amsgrad"):
-        raise ValueError(f"optimizer must be adam or amsgrad, got {cfg.optim.optimizer!r}")
-    if not cfg.data.train_file:
-        raise ValueError("data.train_file is required")
+    check_config(cfg, files=check_files)
     return cfg
 
 

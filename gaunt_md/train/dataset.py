@@ -5,18 +5,18 @@ from dataclasses import dataclass
 from typing import Dict, Iterator, List, Optional
 
 import torch
-from tqdm.auto import tqdm
 
-from ..data import (
-    SpeciesTable, collate, e0s_by_least_squares, e0s_from_isolated_atoms, graph_from_atoms,
-    read_labelled_structures, train_valid_split,
-)
+from ..data import SpeciesTable, collate, graph_from_atoms, read_labelled_structures, train_valid_split
+from ..data.e0s import split_isolated_atoms
+from .e0s_choice import choose_e0s
+from .progress import progress
 
 
 @dataclass
 class PreparedData:
     train: List
     valid: List
+    test: List                       # data.test_file's graphs (empty without one)
     species: SpeciesTable
     e0s: Dict[int, float]
     avg_num_neighbors: float
@@ -24,44 +24,55 @@ class PreparedData:
     mean_energy: float               # mean per-atom energy above the E0s (eV/atom)
 
 
-def _graphs(frames, species, r_max: float, cfg, desc: str) -> List:
-    """Graphs kept in float64 (labels exact); batches take the training or validation dtype."""
+def frame_weight(atoms, weights) -> float:
+    """The config_type weight of a frame (data.config_type_weights; 1 when not listed)."""
+    return float(weights.get(str(atoms.info.get("config_type", "Default")), 1.0))
+
+
+def graphs_of(frames, species, r_max: float, cfg, desc: str) -> List:
+    """Graphs kept in float64 (labels exact); batches take the training or validation dtype.
+    Each frame's energy, forces and stress terms carry its config_type weight."""
     d = cfg.data
-    return [
-        graph_from_atoms(a, species, r_max, energy_key=d.energy_key, forces_key=d.forces_key,
-                         stress_key=d.stress_key, dtype=torch.float64)
-        for a in tqdm(frames, desc=desc, leave=False)
-    ]
+    graphs = []
+    for a in progress(frames, desc=desc, leave=False):
+        w = frame_weight(a, d.config_type_weights)
+        graphs.append(graph_from_atoms(a, species, r_max, energy_key=d.energy_key, forces_key=d.forces_key,
+                                       stress_key=d.stress_key, dtype=torch.float64, energy_weight=w,
+                                       forces_weight=w, stress_weight=w))
+    return graphs
+
+
+def _read(path, d) -> List:
+    return read_labelled_structures(path, d.energy_key, d.forces_key, d.stress_key)
 
 
 def prepare_data(cfg, log=print) -> PreparedData:
     d = cfg.data
     r_max = float(cfg.model.get("r_max", 5.0))
-    frames = read_labelled_structures(d.train_file, d.energy_key, d.forces_key, d.stress_key)
+    frames, isolated = split_isolated_atoms(_read(d.train_file, d), d.energy_key)
+    if not frames:
+        raise ValueError(f"{d.train_file}: no structures besides the isolated atoms")
     if d.valid_file:
         train_frames = frames
-        valid_frames = read_labelled_structures(d.valid_file, d.energy_key, d.forces_key, d.stress_key)
+        valid_frames = split_isolated_atoms(_read(d.valid_file, d), d.energy_key)[0]
     else:
         train_idx, valid_idx = train_valid_split(len(frames), d.n_valid, cfg.seed)
         train_frames = [frames[i] for i in train_idx]
         valid_frames = [frames[i] for i in valid_idx]
-    numbers = d.atomic_numbers or sorted({int(z) for a in frames for z in a.numbers})
+    test_frames = split_isolated_atoms(_read(d.test_file, d), d.energy_key)[0] if d.test_file else []
+    numbers = d.atomic_numbers or sorted({int(z) for a in frames for z in a.numbers} | set(isolated))
     species = SpeciesTable(numbers)
-    if d.e0s_file:
-        e0s = e0s_from_isolated_atoms(d.e0s_file, d.energy_key)
-        missing = [z for z in numbers if z not in e0s]
-        if missing:
-            raise ValueError(f"{d.e0s_file} has no isolated-atom energy for atomic numbers {missing}")
-        e0s = {z: e0s[z] for z in numbers}
-    else:
-        e0s = e0s_by_least_squares(train_frames, d.energy_key, numbers)
-    log(f"data: {len(train_frames)} train, {len(valid_frames)} valid frames; elements {species.symbols}")
-    train = _graphs(train_frames, species, r_max, cfg, "train graphs")
-    valid = _graphs(valid_frames, species, r_max, cfg, "valid graphs")
+    e0s, source = choose_e0s(d, train_frames, isolated, numbers)
+    log(f"data: {len(train_frames)} train, {len(valid_frames)} valid, {len(test_frames)} test frames; "
+        f"elements {species.symbols}")
+    log(f"data: E0s from {source}: " + ", ".join(f"{s} {e0s[z]:.6g}" for s, z in zip(species.symbols, numbers)))
+    train = graphs_of(train_frames, species, r_max, cfg, "train graphs")
+    valid = graphs_of(valid_frames, species, r_max, cfg, "valid graphs")
+    test = graphs_of(test_frames, species, r_max, cfg, "test graphs")
     avg_nb, mean_energy, scale = _statistics(train, e0s, species)
     log(f"data: avg neighbours {avg_nb:.2f}, mean energy above E0s {mean_energy:.4f} eV/atom, "
         f"RMS force {scale:.4f} eV/A")
-    return PreparedData(train, valid, species, e0s, avg_nb, scale, mean_energy)
+    return PreparedData(train, valid, test, species, e0s, avg_nb, scale, mean_energy)
 
 
 def _statistics(graphs: List, e0s: Dict[int, float], species: SpeciesTable):

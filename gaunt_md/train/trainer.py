@@ -13,15 +13,18 @@ from typing import Callable, List, Optional
 import numpy as np
 import torch
 from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
-from tqdm.auto import tqdm
 
 from ..nn import GauntMACE, ModelConfig, count_parameters
 from .checkpoint import DTYPES, deployed_model, read_checkpoint, save_checkpoint
 from .config import TrainConfig, config_from_dict
 from .dataset import PreparedData, batches, prepare_data
 from .evaluate import evaluate
-from .loss import weighted_loss
+from .logs import log as log_message
+from .logs import log_to_file
+from .loss import validation_loss, weighted_loss
+from .output_dir import prepare_output_dir
 from .plots import plot_learning_curve
+from .progress import progress
 
 
 @dataclass
@@ -29,13 +32,19 @@ class Stage:
     energy_weight: float
     forces_weight: float
     lr: Optional[float]
+    stress_weight: float = 1.0
+
+    @property
+    def weights(self) -> tuple:
+        return self.energy_weight, self.forces_weight, self.stress_weight
 
 
 def _stage(cfg: TrainConfig, epoch: int) -> Stage:
     o = cfg.optim
     if o.stage_two_epoch is not None and epoch >= o.stage_two_epoch:
-        return Stage(o.stage_two_energy_weight, o.stage_two_forces_weight, o.stage_two_lr)
-    return Stage(o.energy_weight, o.forces_weight, None)
+        stress = o.stress_weight if o.stage_two_stress_weight is None else o.stage_two_stress_weight
+        return Stage(o.stage_two_energy_weight, o.stage_two_forces_weight, o.stage_two_lr, stress)
+    return Stage(o.energy_weight, o.forces_weight, None, o.stress_weight)
 
 
 def _seed_everything(seed: int) -> None:
@@ -58,11 +67,13 @@ def build_model(cfg: TrainConfig, data: PreparedData) -> GauntMACE:
 
 
 class Trainer:
-    def __init__(self, cfg: TrainConfig, resume: bool = False, log=print):
+    def __init__(self, cfg: TrainConfig, resume: bool = False, log=log_message, overwrite: bool = False):
         self.cfg = cfg
         self.log = log
         self.out = Path(cfg.output_dir)
-        self.out.mkdir(parents=True, exist_ok=True)
+        if resume and not (self.out / "last.pt").exists():
+            raise FileNotFoundError(f"--resume: no checkpoint at {self.out / 'last.pt'}")
+        prepare_output_dir(self.out, resume, overwrite, check_only=True)  # before any work
         if cfg.num_threads:
             torch.set_num_threads(cfg.num_threads)
         _seed_everything(cfg.seed)
@@ -70,6 +81,10 @@ class Trainer:
         self.dtype = DTYPES[cfg.dtype]
         self.data = prepare_data(cfg, log=log)
         self.model = build_model(cfg, self.data).to(self.device)
+        # the directory is made (old outputs cleared with overwrite) once data and model are
+        # ready: a start that fails leaves nothing behind
+        prepare_output_dir(self.out, resume, overwrite)
+        log_to_file(self.out)
         mc = self.model.config
         log(f"model: {count_parameters(self.model):,} trainable parameters; energy = E0 + {mc['shift']:.4g} "
             f"+ {mc['scale']:.4g} x network" + (" + ZBL repulsion" if mc["pair_repulsion"] == "zbl" else ""))
@@ -114,7 +129,13 @@ class Trainer:
             "history": json.dumps(self.history),
             "train_config": json.dumps(self.cfg.to_dict()),
             "elapsed_s": self.elapsed_before + time.time() - self.started,
+            "valid_loss_terms": self._valid_loss_terms(),
         }
+
+    def _valid_loss_terms(self) -> List[str]:
+        """The labels the validation loss (and so the best-model choice) weighs."""
+        terms = ["energy", "forces"]
+        return terms + ["stress"] if any(g.stress is not None for g in self.data.valid) else terms
 
     def _resume(self) -> None:
         path = self.out / "last.pt"
@@ -130,12 +151,18 @@ class Trainer:
         self.history = json.loads(state["history"])
         self.elapsed_before = state["elapsed_s"]
         self.log(f"resumed from {path} after epoch {self.epoch}")
-        before = _stage(config_from_dict(json.loads(state["train_config"])), self.epoch)
+        before = _stage(config_from_dict(json.loads(state["train_config"]), check_files=False), self.epoch)
         now = _stage(self.cfg, self.epoch)
-        if (before.energy_weight, before.forces_weight) != (now.energy_weight, now.forces_weight):
+        terms_before = state.get("valid_loss_terms", ["energy", "forces"])  # checkpoints before stress
+        if terms_before != self._valid_loss_terms():
+            self._restart_bookkeeping()
+            self.log(f"the validation loss now weighs {', '.join(self._valid_loss_terms())} (the checkpoint's "
+                     f"weighed {', '.join(terms_before)}): best model, early stopping and LR plateau count afresh")
+        elif before.weights != now.weights:
             self._restart_bookkeeping()
             self.log(f"loss weights changed since the checkpoint (energy {before.energy_weight:g} -> "
-                     f"{now.energy_weight:g}, forces {before.forces_weight:g} -> {now.forces_weight:g}): "
+                     f"{now.energy_weight:g}, forces {before.forces_weight:g} -> {now.forces_weight:g}, "
+                     f"stress {before.stress_weight:g} -> {now.stress_weight:g}): "
                      f"best model, early stopping and LR plateau count afresh")
 
     def _init_from(self, path: str) -> None:
@@ -200,11 +227,11 @@ class Trainer:
                     group["lr"] = stage.lr
             self._restart_bookkeeping()
             self.log(f"stage two from epoch {self.epoch + 1}: energy weight {stage.energy_weight}, "
-                     f"forces weight {stage.forces_weight}, lr {stage.lr}")
+                     f"forces weight {stage.forces_weight}, stress weight {stage.stress_weight}, lr {stage.lr}")
         self.model.train()
         generator = torch.Generator().manual_seed(self.cfg.seed + self.epoch)  # exact resume
         total, count = 0.0, 0
-        bar = tqdm(
+        bar = progress(
             batches(self.data.train, self.cfg.optim.batch_size, generator),
             total=-(-len(self.data.train) // self.cfg.optim.batch_size),
             desc=f"epoch {self.epoch + 1}", leave=False,
@@ -218,7 +245,7 @@ class Trainer:
                 batch.positions, batch.species, batch.edge_index, batch.shifts, batch.batch, batch.cell,
                 batch.num_graphs, True, batch.stress is not None, True,
             )
-            loss = weighted_loss(pred, batch, stage.energy_weight, stage.forces_weight, self.cfg.optim.stress_weight)
+            loss = weighted_loss(pred, batch, stage.energy_weight, stage.forces_weight, stage.stress_weight)
             self.optimizer.zero_grad(set_to_none=True)
             loss.backward()
             if self.cfg.optim.clip_grad > 0:
@@ -265,10 +292,7 @@ class Trainer:
             metrics = self.validate()
             self.epoch += 1
             stage = _stage(self.cfg, self.epoch - 1)
-            valid_loss = (
-                stage.energy_weight * (metrics["e_rmse_meV_per_atom"] / 1000) ** 2
-                + stage.forces_weight * (metrics.get("f_rmse_meV_per_A", 0.0) / 1000) ** 2
-            )
+            valid_loss = validation_loss(metrics, *stage.weights)
             self.scheduler.step(valid_loss)
             row = {"epoch": self.epoch, "train_loss": train_loss, "valid_loss": valid_loss,
                    "lr": self.optimizer.param_groups[0]["lr"],
@@ -279,10 +303,11 @@ class Trainer:
                 self.best, self.stale = valid_loss, 0
             else:
                 self.stale += 1
+            stress = (f"  S RMSE {metrics['s_rmse_meV_per_A3']:.3f} meV/A^3" if "s_rmse_meV_per_A3" in metrics else "")
             self.log(
                 f"epoch {self.epoch:4d}  loss {train_loss:.4g}  valid E RMSE {metrics['e_rmse_meV']:.2f} meV "
                 f"({metrics['e_rmse_meV_per_atom']:.3f} meV/atom)  F RMSE {metrics.get('f_rmse_meV_per_A', float('nan')):.2f} "
-                f"meV/A  lr {row['lr']:.2e}{'  *' if improved else ''}"
+                f"meV/A{stress}  lr {row['lr']:.2e}{'  *' if improved else ''}"
             )
             state = self._state()
             save_checkpoint(self.out / "last.pt", state)
@@ -299,7 +324,25 @@ class Trainer:
                 break
         if self.stale >= o.early_stopping_patience:
             self.log(f"early stopping: no improvement for {self.stale} epochs")
+        if self.data.test and not self.interrupted and (self.out / "best.pt").exists():
+            self.test_metrics = self.evaluate_test()
         return self.history[-1] if self.history else {}
+
+    def evaluate_test(self) -> dict:
+        """Errors of the best model (its EMA weights, in valid_dtype) on data.test_file, once at the
+        end: logged, written to test_metrics.json and stored in best.pt (the model card shows them)."""
+        path = self.out / "best.pt"
+        state = read_checkpoint(path)
+        dtype = DTYPES[self.cfg.valid_dtype]
+        model = deployed_model(state["model_config"], state["ema_model_state"] or state["model_state"], dtype,
+                               self.device)
+        metrics = evaluate(model, self.data.test, self.cfg.optim.valid_batch_size, self.device, dtype)["metrics"]
+        metrics = {"epoch": state["epoch"], "frames": len(self.data.test), **metrics}
+        save_checkpoint(path, {**state, "test_metrics": json.dumps(metrics)})
+        (self.out / "test_metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
+        self.log("test (best model, epoch {}): ".format(state["epoch"]) + ", ".join(
+            f"{k} {v:.3f}" for k, v in metrics.items() if k not in ("epoch", "frames")))
+        return metrics
 
     def _write_log(self) -> None:
         keys = list(self.history[0].keys())
