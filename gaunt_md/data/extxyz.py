@@ -41,9 +41,12 @@ def _check_frame(atoms, where: str, energy_key: str, forces_key: Optional[str],
         if forces.shape != (len(atoms), 3):
             raise ValueError(f"{where}: forces {forces_key!r} must have shape [{len(atoms)}, 3], "
                              f"got {list(forces.shape)}")
-    if stress_key:
+    if stress_key and (atoms.pbc.any() or find_label(atoms, stress_key, per_atom=False) is not None):
+        # a structure without a periodic cell has no stress to label (isolated atoms, molecules):
+        # it may go without; periodic ones must have it
+        value = _required_label(atoms, stress_key, where, per_atom=False)
         try:
-            stress = stress_as_3x3(_required_label(atoms, stress_key, where, per_atom=False))
+            stress = stress_as_3x3(value)
         except ValueError as err:
             raise ValueError(f"{where}: {err}") from None
     atoms.calc = None
@@ -57,7 +60,8 @@ def _check_frame(atoms, where: str, energy_key: str, forces_key: Optional[str],
 def read_labelled_structures(path, energy_key: str = "energy", forces_key: Optional[str] = "forces",
                              stress_key: Optional[str] = None, index: str = ":") -> List:
     """All frames of `path` (or those selected by `index`, ASE syntax) as ase.Atoms with
-    their labels stored as in the module docstring.  forces_key/stress_key None: not read.
+    their labels stored as in the module docstring.  forces_key/stress_key None: not read;
+    frames without a periodic cell need no stress label.
     Frame numbers in errors count from 0 within the selection."""
     path = Path(path)
     if not path.exists():

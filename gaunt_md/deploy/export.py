@@ -24,7 +24,7 @@ def best_metrics(state: dict) -> dict:
     # (stage two weighs energies differently, so losses across stages are not comparable)
     kept = [row for row in history if "best" in state and row["valid_loss"] == state["best"]]
     best = kept[-1] if kept else min(history, key=lambda row: row["valid_loss"])
-    return {k: v for k, v in best.items() if k.startswith(("e_", "f_")) or k == "epoch"}
+    return {k: v for k, v in best.items() if k.startswith(("e_", "f_", "s_", "v_")) or k == "epoch"}
 
 
 def export_model(checkpoint, output, dtype: Optional[str] = None) -> dict:

@@ -33,6 +33,9 @@ def write_model_card(checkpoint, path, title: str, notes: str = "") -> str:
     model = GauntMACE(ModelConfig.from_dict(state["model_config"]))
     metrics = best_metrics(state)
     last = history[-1] if history else {}
+    data = train_cfg["data"]
+    stress_key = f", stress key `{data['stress_key']}`" if data.get("stress_key") else ""
+    e0s = data["e0s_file"] or data.get("e0s") or "isolated atoms in the training file, else least squares"
     lines = [
         f"# {title}",
         "",
@@ -41,9 +44,11 @@ def write_model_card(checkpoint, path, title: str, notes: str = "") -> str:
         "",
         "| item | value |",
         "|---|---|",
-        f"| data | `{train_cfg['data']['train_file']}` (energy key `{train_cfg['data']['energy_key']}`, forces key `{train_cfg['data']['forces_key']}`) |",
-        f"| split | {train_cfg['data']['n_valid']} validation frames held out, seed {train_cfg['seed']} |",
-        f"| E0s | {train_cfg['data']['e0s_file'] or 'least squares'} |",
+        f"| data | `{data['train_file']}` (energy key `{data['energy_key']}`, forces key `{data['forces_key']}`{stress_key}) |",
+        f"| split | " + (f"validation file `{data['valid_file']}`" if data.get("valid_file") else
+                       f"{data['n_valid']} validation frames held out, seed {train_cfg['seed']}")
+        + (f"; test file `{data['test_file']}`" if data.get("test_file") else "") + " |",
+        f"| E0s | {e0s} |",
         f"| parameters | {count_parameters(model):,} |",
         f"| training dtype | {state.get('dtype')} |",
         f"| epochs run | {state['epoch']} (best at epoch {metrics.get('epoch', '-')}) |",
@@ -57,8 +62,15 @@ def write_model_card(checkpoint, path, title: str, notes: str = "") -> str:
     ]
     units = {"e_rmse_meV": "E RMSE (meV)", "e_mae_meV": "E MAE (meV)",
              "e_rmse_meV_per_atom": "E RMSE (meV/atom)", "e_mae_meV_per_atom": "E MAE (meV/atom)",
-             "f_rmse_meV_per_A": "F RMSE (meV/A)", "f_mae_meV_per_A": "F MAE (meV/A)"}
+             "f_rmse_meV_per_A": "F RMSE (meV/A)", "f_mae_meV_per_A": "F MAE (meV/A)",
+             "s_rmse_meV_per_A3": "stress RMSE (meV/A^3)", "s_mae_meV_per_A3": "stress MAE (meV/A^3)",
+             "v_rmse_meV_per_atom": "virial RMSE (meV/atom)", "v_mae_meV_per_atom": "virial MAE (meV/atom)"}
     lines += [f"| {label} | {metrics[key]:.2f} |" for key, label in units.items() if key in metrics]
+    if state.get("test_metrics"):
+        test = json.loads(state["test_metrics"])
+        lines += ["", f"## Test metrics ({test['frames']} frames of the test file, best model, evaluated once)",
+                  "", "| metric | value |", "|---|---|"]
+        lines += [f"| {label} | {test[key]:.2f} |" for key, label in units.items() if key in test]
     if last:
         lines += ["", f"Last epoch ({last['epoch']}): F RMSE {last.get('f_rmse_meV_per_A', float('nan')):.2f} meV/A, "
                       f"E RMSE {last['e_rmse_meV']:.2f} meV, learning rate {last['lr']:.2e}."]

@@ -149,3 +149,72 @@ def trained_run(tmp_path_factory, write_config, gaunt_md) -> Path:
     config = write_config(directory, optim={"stage_two_epoch": 2, "stage_two_lr": 0.002})
     assert gaunt_md("train", config) == 0
     return directory / "run"
+
+
+def cu_au_frame(rng: np.random.Generator, config_type: str) -> Atoms:
+    """A 4-atom fcc Cu/Au cell, strained by up to 3 % and rattled, with EMT energy, forces and
+    stress under mace-style key names (REF_energy / REF_forces / REF_stress)."""
+    from ase.build import bulk
+
+    atoms = bulk("Cu", "fcc", a=3.7, cubic=True)
+    atoms.numbers[rng.random(len(atoms)) < 0.5] = 79
+    strain = np.eye(3) + rng.uniform(-0.03, 0.03, size=(3, 3))
+    atoms.set_cell(atoms.cell.array @ strain, scale_atoms=True)
+    atoms.positions += rng.normal(0, 0.05, size=atoms.positions.shape)
+    atoms.calc = EMT()
+    atoms.info.update(REF_energy=atoms.get_potential_energy(), REF_stress=atoms.get_stress(),
+                      config_type=config_type)
+    atoms.arrays["REF_forces"] = atoms.get_forces()
+    atoms.calc = None
+    return atoms
+
+
+def isolated_atom(symbol: str) -> Atoms:
+    atoms = Atoms(symbol)
+    atoms.calc = EMT()
+    atoms.info.update(REF_energy=atoms.get_potential_energy(), config_type="IsolatedAtom")
+    atoms.arrays["REF_forces"] = np.zeros((1, 3))
+    atoms.calc = None
+    return atoms
+
+
+@pytest.fixture(scope="session")
+def stress_dataset(tmp_path_factory) -> dict:
+    """Periodic Cu/Au data with stress, as a mace-torch user has them: 10 training frames
+    (config_type bulk or strained) with the two IsolatedAtom frames in the same file, and a
+    4-frame test file."""
+    root = tmp_path_factory.mktemp("cuau")
+    rng = np.random.default_rng(11)
+    train = [isolated_atom("Cu"), isolated_atom("Au")]
+    train += [cu_au_frame(rng, "bulk" if k % 2 else "strained") for k in range(10)]
+    test = [cu_au_frame(rng, "bulk") for _ in range(4)]
+    ase.io.write(root / "train.xyz", train, format="extxyz")
+    ase.io.write(root / "test.xyz", test, format="extxyz")
+    return {"train": root / "train.xyz", "test": root / "test.xyz"}
+
+
+@pytest.fixture(scope="session")
+def stress_config(stress_dataset) -> Callable[..., Path]:
+    """stress_config(directory, **changes): the tiny model on the Cu/Au data, stress trained."""
+    def write(directory: Path, **changes) -> Path:
+        directory = Path(directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        defaults = {"output_dir": str(directory / "run"),
+                    "data": {"train_file": str(stress_dataset["train"]), "test_file": str(stress_dataset["test"]),
+                             "energy_key": "REF_energy", "forces_key": "REF_forces", "stress_key": "REF_stress",
+                             "n_valid": 3},
+                    "model": {"r_max": 3.0},
+                    "optim": {"max_epochs": 2, "stress_weight": 10.0}}
+        values = _merge(_merge(TINY_CONFIG, defaults), changes)
+        path = directory / "config.yaml"
+        path.write_text(yaml.safe_dump(values))
+        return path
+    return write
+
+
+@pytest.fixture(scope="session")
+def stress_run(tmp_path_factory, stress_config, gaunt_md) -> Path:
+    """A 2-epoch run on the Cu/Au data with stress and a test file (its output directory)."""
+    directory = tmp_path_factory.mktemp("stress_run")
+    assert gaunt_md("train", stress_config(directory)) == 0
+    return directory / "run"
