@@ -44,7 +44,8 @@ def _train(args) -> int:
 def _eval(args) -> int:
     from .eval_cli import run_eval
 
-    run_eval(args.model, args.data, args.out, args.energy_key, args.forces_key, args.batch_size, args.dtype)
+    run_eval(args.model, args.data, args.out, args.energy_key, args.forces_key, args.batch_size, args.dtype,
+             args.stress_key)
     return 0
 
 
@@ -108,11 +109,13 @@ def build_parser() -> argparse.ArgumentParser:
     train.set_defaults(func=_train)
 
     ev = sub.add_parser("eval", help="errors of a model on labelled structures")
-    ev.add_argument("model", help="checkpoint (.pt from training)")
-    ev.add_argument("data", help="extxyz with reference energies and forces")
-    ev.add_argument("--out", default="eval", help="output directory (metrics.json, table.md, predictions.xyz)")
-    ev.add_argument("--energy-key", default="energy")
-    ev.add_argument("--forces-key", default="forces")
+    ev.add_argument("model", help="training checkpoint (best.pt) or exported model file (gaunt-md export)")
+    ev.add_argument("data", help="extxyz with reference energies and forces (and stress)")
+    ev.add_argument("--out", default="eval",
+                    help="output directory (metrics.json, table.md, predictions.xyz, parity.png)")
+    ev.add_argument("--energy-key", default=None, help="default: the training data's key, else energy")
+    ev.add_argument("--forces-key", default=None, help="default: the training data's key, else forces; none: off")
+    ev.add_argument("--stress-key", default=None, help="default: the training data's key (if any); none: off")
     ev.add_argument("--batch-size", type=int, default=10)
     ev.add_argument("--dtype", choices=["float32", "float64"], default=None)
     ev.set_defaults(func=_eval)

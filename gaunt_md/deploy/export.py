@@ -27,6 +27,11 @@ def best_metrics(state: dict) -> dict:
     return {k: v for k, v in best.items() if k.startswith(("e_", "f_", "s_", "v_")) or k == "epoch"}
 
 
+def _data_keys(state: dict) -> dict:
+    data = json.loads(state.get("train_config", "{}")).get("data", {})
+    return {key: data.get(key) for key in ("energy_key", "forces_key", "stress_key")}
+
+
 def export_model(checkpoint, output, dtype: Optional[str] = None) -> dict:
     state = read_checkpoint(checkpoint)
     model = model_from_checkpoint(checkpoint, dtype)
@@ -48,6 +53,7 @@ def export_model(checkpoint, output, dtype: Optional[str] = None) -> dict:
         "torch_version": torch.__version__,
         "custom_op_libraries": {"gaunt_md": "gaunt_md.ops"},
         "metrics": best_metrics(state),
+        "data_keys": _data_keys(state),  # label names of the training data: `gaunt-md eval` reuses them
         "model_config": cfg,
     }
     scripted = torch.jit.script(model)
