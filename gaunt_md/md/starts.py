@@ -12,8 +12,16 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 SHIPPED_START = REPO_ROOT / "examples" / "data" / "3bpa_start.xyz"
 
 
-def _clean(atoms: Atoms) -> Atoms:
-    """Positions and species only: no calculator, no labels, no cell."""
+def _clean(atoms: Atoms, where: str = "starting geometry") -> Atoms:
+    """Positions and species only: no calculator, no labels, no cell.  A periodic structure is
+    refused: the protocol's criteria (bonds, contacts, drift) use plain, not minimum-image,
+    distances, and dropping the cell would turn a crystal into a cluster with surfaces."""
+    if atoms.pbc.any():
+        raise ValueError(
+            f"{where} is periodic (pbc {''.join('T' if p else 'F' for p in atoms.pbc)}): md-stability runs "
+            "isolated molecules only (its criteria use plain, not minimum-image, distances); give a "
+            "non-periodic geometry (pbc F F F, e.g. one molecule cut out of the cell)"
+        )
     out = Atoms(numbers=atoms.numbers, positions=atoms.get_positions())
     out.pbc = False
     if not np.all(np.isfinite(out.positions)):
@@ -43,11 +51,11 @@ def load_starts(start: Optional[str], data: Optional[str], runs: int) -> List[Tu
         if not frames:
             raise ValueError(f"no frames in {path}")
         picks = [(r * len(frames)) // runs for r in range(runs)]
-        return [(f"{path.name}[{i}]", _clean(frames[i])) for i in picks]
+        return [(f"{path.name}[{i}]", _clean(frames[i], f"--data {path}, frame {i},")) for i in picks]
     path = Path(start) if start is not None else SHIPPED_START
     if not path.exists():
         raise FileNotFoundError(f"starting geometry not found: {path}")
-    atoms = _clean(_read(path, "--start"))
+    atoms = _clean(_read(path, "--start"), f"--start {path}")
     if len(atoms) == 0:
         raise ValueError(f"--start {path} holds no atoms")
     return [(path.name, atoms) for _ in range(runs)]
