@@ -9,15 +9,18 @@ from ase.calculators.calculator import Calculator, PropertyNotImplementedError, 
 from ase.stress import full_3x3_to_voigt_6_stress
 
 from ..data import SpeciesTable, neighbour_list
+from .atom_stress import atom_stresses
 from ..deploy import LoadedModel, load_model
 from ..deploy.guards import OVERLAP_DISTANCE, non_finite, overlapping_edges
 
 
 class GauntCalculator(Calculator):
-    """Energy, per-atom energies, forces and (periodic cells) stress from one exported model,
-    or from a committee of models (mean, plus `energy_var` / `forces_var` across members)."""
+    """Energy, per-atom energies, forces and (periodic cells) stress and per-atom stresses
+    (`get_stresses`: each edge's virial split between its atoms, summing to the stress) from one
+    exported model, or from a committee of models (mean, plus `energy_var` / `forces_var` /
+    `stress_var` across members)."""
 
-    implemented_properties = ["energy", "free_energy", "energies", "forces", "stress"]
+    implemented_properties = ["energy", "free_energy", "energies", "forces", "stress", "stresses"]
 
     def __init__(self, model_path: Union[str, Sequence[str]], device: str = "auto",
                  dtype: Optional[str] = None, **kwargs):
@@ -35,7 +38,7 @@ class GauntCalculator(Calculator):
         self.device = first.device
         self.dtype = first.dtype
         if len(self.models) > 1:
-            self.implemented_properties = self.implemented_properties + ["energy_var", "forces_var"]
+            self.implemented_properties = self.implemented_properties + ["energy_var", "forces_var", "stress_var"]
 
     def _inputs(self, atoms):
         positions = atoms.get_positions()
@@ -55,7 +58,8 @@ class GauntCalculator(Calculator):
     def calculate(self, atoms=None, properties=("energy",), system_changes=all_changes):
         super().calculate(atoms, properties, system_changes)
         atoms = self.atoms
-        want_stress = "stress" in properties
+        want_atom_stress = "stresses" in properties
+        want_stress = "stress" in properties or "stress_var" in properties or want_atom_stress
         if want_stress and not atoms.pbc.any():
             raise PropertyNotImplementedError("stress needs a periodic cell (atoms.pbc is all False)")
         if want_stress and abs(np.linalg.det(atoms.cell.array)) < 1e-9:
@@ -67,12 +71,17 @@ class GauntCalculator(Calculator):
             outputs = [
                 m.module(*inputs, 1, True, want_stress, False) for m in self.models
             ]
+            volume = abs(float(np.linalg.det(atoms.cell.array))) if want_atom_stress else 1.0
+            per_atom = (torch.stack([atom_stresses(m.module, inputs[0], inputs[1], inputs[2], inputs[3], volume)
+                                     for m in self.models]).detach().cpu().double().numpy()
+                        if want_atom_stress else np.zeros(0))
         energy = torch.stack([o["energy"][0] for o in outputs]).detach().cpu().double().numpy()
         forces = torch.stack([o["forces"] for o in outputs]).detach().cpu().double().numpy()
         energies = torch.stack([o["node_energy"] for o in outputs]).detach().cpu().double().numpy()
         stress = (torch.stack([o["stress"][0] for o in outputs]).detach().cpu().double().numpy()
                   if want_stress else np.zeros(0))
-        bad = non_finite({"energy": energy, "forces": forces, "energies": energies, "stress": stress})
+        bad = non_finite({"energy": energy, "forces": forces, "energies": energies, "stress": stress,
+                          "stresses": per_atom})
         if bad:
             raise FloatingPointError(f"the model gave non-finite {', '.join(bad)} for {atoms.get_chemical_formula()} "
                                      "(no result is returned)")
@@ -84,9 +93,13 @@ class GauntCalculator(Calculator):
         }
         if want_stress:
             self.results["stress"] = full_3x3_to_voigt_6_stress(stress.mean(axis=0))
+        if want_atom_stress:
+            self.results["stresses"] = full_3x3_to_voigt_6_stress(per_atom.mean(axis=0))
         if len(self.models) > 1:
             self.results["energy_var"] = float(energy.var())
             self.results["forces_var"] = forces.var(axis=0)
+            if want_stress:
+                self.results["stress_var"] = full_3x3_to_voigt_6_stress(stress).var(axis=0)
 
 
 def _check_overlaps(atoms, positions: np.ndarray, edge_index: np.ndarray, shifts: np.ndarray) -> None:
