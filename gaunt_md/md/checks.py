@@ -41,9 +41,9 @@ def check_numbers(runs: int, time_ps: float, timestep_fs: float, friction: float
 
 
 def check_model(model: Path, atoms: Atoms) -> dict:
-    """The metadata of a model file that is intact and knows every element of `atoms`."""
-    from ..deploy.integrity import verify_archive
-    from ..deploy.metadata import read_metadata
+    """The metadata of a model file that loads (intact, consistent: deploy.load_model, on the
+    CPU, once) and knows every element of `atoms`."""
+    from ..deploy import load_model
 
     if not model.exists():
         raise FileNotFoundError(
@@ -51,9 +51,8 @@ def check_model(model: Path, atoms: Atoms) -> dict:
             "with `gaunt-md export`, or pass --model)"
         )
     try:
-        meta = read_metadata(model)
-        verify_archive(model, meta)
-    except ValueError as err:
+        meta = load_model(model, device="cpu").metadata
+    except (ValueError, RuntimeError) as err:
         raise ValueError(f"--model: {err}") from err
     known = set(meta.get("atomic_numbers", []))
     missing = sorted({s for s, z in zip(atoms.get_chemical_symbols(), atoms.numbers) if int(z) not in known})

@@ -9,6 +9,8 @@ from ase.io import write
 from gaunt_md.cli import main as gaunt_md_main
 from gaunt_md.md.cli import main
 
+from fixtures import rewrite_metadata
+
 
 def _files(tmp_path):
     text = tmp_path / "notes.txt"
@@ -34,6 +36,7 @@ CASES = {
     "model_not_a_model": (["--model", "{fake_model}"], "--model: {fake_model} is not a gaunt-md model"),
     "model_missing": (["--model", "{dir}/none.pt"], "model not found"),
     "model_elements": (["--model", "{model}", "--start", "{sulfur}"], "does not know the element(s) S"),
+    "model_edited": (["--model", "{edited_model}"], "metadata says r_max = 3.0"),
     "device": (["--device", "tpu:x"], "--device"),
 }
 
@@ -43,6 +46,7 @@ CASES = {
 def test_bad_options_fail_before_any_work(case, command, tmp_path, capsys, tiny_model_path):
     files = {k: str(v) for k, v in _files(tmp_path).items()}
     files["model"] = str(tiny_model_path)
+    files["edited_model"] = str(rewrite_metadata(tiny_model_path, tmp_path / "edited.pt", r_max=3.0))
     args, expected = CASES[case]
     args = [a.format(**files) for a in args]
     out = tmp_path / "out"
