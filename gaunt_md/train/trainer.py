@@ -81,10 +81,6 @@ class Trainer:
         self.dtype = DTYPES[cfg.dtype]
         self.data = prepare_data(cfg, log=log)
         self.model = build_model(cfg, self.data).to(self.device)
-        # the directory is made (old outputs cleared with overwrite) once data and model are
-        # ready: a start that fails leaves nothing behind
-        prepare_output_dir(self.out, resume, overwrite)
-        log_to_file(self.out)
         mc = self.model.config
         log(f"model: {count_parameters(self.model):,} trainable parameters; energy = E0 + {mc['shift']:.4g} "
             f"+ {mc['scale']:.4g} x network" + (" + ZBL repulsion" if mc["pair_repulsion"] == "zbl" else ""))
@@ -108,6 +104,10 @@ class Trainer:
         self._valid_model: Optional[GauntMACE] = None  # the model in valid_dtype, when it differs
         self.started = time.time()
         self.elapsed_before = 0.0
+        # the directory is made (old outputs cleared with overwrite) once data, model and
+        # init_from weights are ready: a start that fails leaves nothing behind
+        prepare_output_dir(self.out, resume, overwrite)
+        log_to_file(self.out)
         if resume:
             self._resume()
         with open(self.out / "config.json", "w") as fh:

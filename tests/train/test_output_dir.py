@@ -33,3 +33,10 @@ def test_a_failed_start_leaves_no_directory(write_config, gaunt_md, dataset, tmp
     assert gaunt_md("train", write_config(tmp_path, data={"e0s_file": str(partial)})) == 2
     assert "no isolated-atom energy" in capsys.readouterr().err
     assert not (tmp_path / "run").exists()
+
+
+def test_a_failed_init_from_leaves_no_directory(trained_run, write_config, gaunt_md, tmp_path, capsys):
+    config = write_config(tmp_path, init_from=str(trained_run / "best.pt"), model={"channels": 6})
+    assert gaunt_md("train", config) == 2
+    assert "different shapes" in capsys.readouterr().err
+    assert not (tmp_path / "run").exists()
