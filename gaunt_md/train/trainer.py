@@ -345,9 +345,11 @@ class Trainer:
         return metrics
 
     def _write_log(self) -> None:
-        keys = list(self.history[0].keys())
+        # every column any row has (a run resumed from a checkpoint written before a metric
+        # existed has rows without it: those cells stay empty)
+        keys = list(dict.fromkeys(k for row in self.history for k in row))
         with open(self.out / "log.csv", "w", newline="") as fh:
-            writer = csv.DictWriter(fh, fieldnames=keys)
+            writer = csv.DictWriter(fh, fieldnames=keys, restval="")
             writer.writeheader()
             writer.writerows(self.history)
         plot_learning_curve(self.history, self.out / "learning_curve.png")

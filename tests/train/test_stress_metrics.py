@@ -45,3 +45,23 @@ def test_card_shows_stress_and_test_metrics(stress_run, gaunt_md, tmp_path):
     assert "stress RMSE (meV/A^3)" in card and "virial RMSE (meV/atom)" in card
     assert "stress key `REF_stress`" in card
     assert "## Test metrics (4 frames" in card
+
+
+def test_resuming_a_run_logged_before_stress_metrics(stress_config, gaunt_md, log_rows, tmp_path, no_plots):
+    """A checkpoint whose history has no stress columns (and whose validation loss weighed energy
+    and forces only): --resume goes on, log.csv gets the new columns, the best model counts afresh."""
+    import json
+
+    from gaunt_md.train.checkpoint import save_checkpoint
+
+    config = stress_config(tmp_path, optim={"max_epochs": 2})
+    assert gaunt_md("train", config, "--max-epochs", 1) == 0
+    path = tmp_path / "run" / "last.pt"
+    state = read_checkpoint(path)
+    history = [{k: v for k, v in row.items() if not k.startswith(("s_", "v_"))} for row in json.loads(state["history"])]
+    state = {k: v for k, v in state.items() if k not in ("valid_loss_terms", "format", "format_version")}
+    save_checkpoint(path, {**state, "history": json.dumps(history)})
+    assert gaunt_md("train", config, "--resume") == 0
+    text = (tmp_path / "run" / "log.csv").read_text().splitlines()
+    assert "s_rmse_meV_per_A3" in text[0] and len(text) == 3
+    assert read_checkpoint(tmp_path / "run" / "best.pt")["epoch"] == 2
