@@ -1,7 +1,5 @@
 """The potential shipped in potentials/: it loads, knows 3BPA's elements and holds the
-shipped start geometry at a minimum, and conserves energy in NVE near that minimum.  (Not at
-300 K: from seed-0 velocities the molecule falls into a hole of this potential within 0.1 ps;
-see potentials/gaunt_mace_3bpa.md.)"""
+shipped start geometry at a minimum, and conserves energy in NVE near that minimum."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -55,4 +53,7 @@ def test_nve_near_the_minimum_conserves_energy(calc):
     dynamics.run(100)
     kinetic, total = np.array(kinetic), np.array(total)
     assert np.ptp(kinetic) > 0.1 * kinetic.mean(), "kinetic and potential energy should exchange"
-    assert np.ptp(total) < 1e-2 * kinetic.mean()
+    # Verlet's bounded fluctuation of the total energy (~(omega dt)^2 of the kinetic energy): 1.4 %
+    # for the issue-16 potential at 0.5 fs (the one before it: < 1 %); a force that is not the
+    # energy's gradient gives a drift of the order of the kinetic energy instead
+    assert np.ptp(total) < 2e-2 * kinetic.mean()
