@@ -95,20 +95,26 @@ def _merge(base: dict, changes: dict) -> dict:
     return out
 
 
-@pytest.fixture(scope="session")
-def write_config(dataset) -> Callable[..., Path]:
-    """write_config(directory, **changes) -> path of a YAML config for the tiny model on the
-    synthetic data, output in directory/run; nested dicts in `changes` update the defaults."""
+def _config_writer(defaults_in: Callable[[Path], dict]) -> Callable[..., Path]:
+    """writer(directory, **changes) -> path of a YAML config: the tiny model's config updated by
+    defaults_in(directory), then by `changes` (nested dicts update, not replace)."""
     def write(directory: Path, **changes) -> Path:
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
-        defaults = {"output_dir": str(directory / "run"),
-                    "data": {"train_file": str(dataset["train"]), "e0s_file": str(dataset["iso"])}}
-        values = _merge(_merge(TINY_CONFIG, defaults), changes)
+        values = _merge(_merge(TINY_CONFIG, defaults_in(directory)), changes)
         path = directory / "config.yaml"
         path.write_text(yaml.safe_dump(values))
         return path
     return write
+
+
+@pytest.fixture(scope="session")
+def write_config(dataset) -> Callable[..., Path]:
+    """write_config(directory, **changes) -> path of a YAML config for the tiny model on the
+    synthetic data, output in directory/run; nested dicts in `changes` update the defaults."""
+    return _config_writer(lambda directory: {
+        "output_dir": str(directory / "run"),
+        "data": {"train_file": str(dataset["train"]), "e0s_file": str(dataset["iso"])}})
 
 
 @pytest.fixture(scope="session")
@@ -196,20 +202,13 @@ def stress_dataset(tmp_path_factory) -> dict:
 @pytest.fixture(scope="session")
 def stress_config(stress_dataset) -> Callable[..., Path]:
     """stress_config(directory, **changes): the tiny model on the Cu/Au data, stress trained."""
-    def write(directory: Path, **changes) -> Path:
-        directory = Path(directory)
-        directory.mkdir(parents=True, exist_ok=True)
-        defaults = {"output_dir": str(directory / "run"),
-                    "data": {"train_file": str(stress_dataset["train"]), "test_file": str(stress_dataset["test"]),
-                             "energy_key": "REF_energy", "forces_key": "REF_forces", "stress_key": "REF_stress",
-                             "n_valid": 3},
-                    "model": {"r_max": 3.0},
-                    "optim": {"max_epochs": 2, "stress_weight": 10.0}}
-        values = _merge(_merge(TINY_CONFIG, defaults), changes)
-        path = directory / "config.yaml"
-        path.write_text(yaml.safe_dump(values))
-        return path
-    return write
+    return _config_writer(lambda directory: {
+        "output_dir": str(directory / "run"),
+        "data": {"train_file": str(stress_dataset["train"]), "test_file": str(stress_dataset["test"]),
+                 "energy_key": "REF_energy", "forces_key": "REF_forces", "stress_key": "REF_stress",
+                 "n_valid": 3},
+        "model": {"r_max": 3.0},
+        "optim": {"max_epochs": 2, "stress_weight": 10.0}})
 
 
 @pytest.fixture(scope="session")
@@ -218,3 +217,17 @@ def stress_run(tmp_path_factory, stress_config, gaunt_md) -> Path:
     directory = tmp_path_factory.mktemp("stress_run")
     assert gaunt_md("train", stress_config(directory)) == 0
     return directory / "run"
+
+
+@pytest.fixture
+def one_composition(tmp_path):
+    """Every frame CH (EMT labels): least squares cannot tell C from H. (path, frames)"""
+    frames = []
+    for k in range(6):
+        atoms = Atoms("CH", positions=[[0, 0, 0], [0, 0, 1.0 + 0.05 * k]])
+        atoms.calc = EMT()
+        atoms.get_potential_energy()
+        frames.append(atoms)
+    path = tmp_path / "ch.xyz"
+    ase.io.write(path, frames, format="extxyz")
+    return path, frames

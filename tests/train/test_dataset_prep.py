@@ -41,16 +41,9 @@ def test_e0s_by_least_squares_without_an_isolated_atoms_file(write_config, tmp_p
     assert data.e0s == pytest.approx(true_e0, abs=1e-8)
 
 
-def test_least_squares_underdetermined_is_a_clear_error(write_config, gaunt_md, tmp_path, capsys):
+def test_least_squares_underdetermined_is_a_clear_error(one_composition, write_config, gaunt_md, tmp_path, capsys):
     """Every frame CH: the C and H energies cannot be told apart."""
-    frames = []
-    for k in range(6):
-        atoms = Atoms("CH", positions=[[0, 0, 0], [0, 0, 1.0 + 0.05 * k]])
-        atoms.calc = EMT()
-        atoms.get_potential_energy()
-        frames.append(atoms)
-    path = tmp_path / "ch.xyz"
-    ase.io.write(path, frames, format="extxyz")
+    path, _ = one_composition
     config = write_config(tmp_path, data={"train_file": str(path), "e0s_file": None, "n_valid": 2})
     assert gaunt_md("train", config) == 2
     err = capsys.readouterr().err

@@ -2,7 +2,6 @@
 training file, an inline mapping, least squares or "average"; the log says which."""
 from __future__ import annotations
 
-import ase.io
 import pytest
 from ase import Atoms
 from ase.calculators.emt import EMT
@@ -37,20 +36,6 @@ def test_inline_mapping_by_symbol_or_number(stress_config, tmp_path):
     assert any("E0s from data.e0s" in m for m in messages)
     with pytest.raises(ValueError, match=r"data.e0s has no isolated-atom energy for atomic numbers \[79\]"):
         _prepare(stress_config(tmp_path, data={"e0s": {"Cu": -1.5}}))
-
-
-@pytest.fixture
-def one_composition(tmp_path):
-    """Every frame CH: least squares cannot tell C from H."""
-    frames = []
-    for k in range(6):
-        atoms = Atoms("CH", positions=[[0, 0, 0], [0, 0, 1.0 + 0.05 * k]])
-        atoms.calc = EMT()
-        atoms.get_potential_energy()
-        frames.append(atoms)
-    path = tmp_path / "ch.xyz"
-    ase.io.write(path, frames, format="extxyz")
-    return path, frames
 
 
 def test_average_works_on_one_composition(one_composition, write_config, tmp_path):
