@@ -10,6 +10,7 @@ import torch
 import gaunt_md
 from gaunt_md.cli import main
 from gaunt_md.deploy import load_model, read_metadata
+from gaunt_md.deploy.export import export_model
 from gaunt_md.deploy.load import resolve_dtype
 from gaunt_md.deploy.metadata import FORMAT, FORMAT_VERSION
 
@@ -164,3 +165,22 @@ def test_export_cli_errors(tmp_path, capsys):
     assert main(["export", str(junk), "-o", str(tmp_path / "m.pt")]) == 2
     assert "not a gaunt-md checkpoint" in capsys.readouterr().err
     assert not (tmp_path / "m.pt").exists()
+
+
+def test_e0s_stay_float64_through_float32_training(tmp_path):
+    """A model trained in float32 and exported in float64 keeps its E0s exact: they are
+    constants of the config, never float32 buffers of the saved weights (issue 21, point 7)."""
+    from gaunt_md.nn import GauntMACE, ModelConfig
+    from gaunt_md.train.checkpoint import save_checkpoint
+
+    exact = {1: -13.587222780835477, 6: -1029.4889999855063, 7: -1484.9814568572233, 8: -2041.9816003861047}
+    model = GauntMACE(ModelConfig(**dict(TINY, e0s=exact))).float()
+    assert "e0" not in model.state_dict()
+    save_checkpoint(tmp_path / "f32.ckpt", {"dtype": "float32", "model_config": model.config,
+                                            "model_state": model.state_dict(), "ema_model_state": None,
+                                            "history": "[]"})
+    export_model(tmp_path / "f32.ckpt", tmp_path / "f64.pt", "float64")
+    e0 = load_model(tmp_path / "f64.pt").module.e0
+    assert e0.dtype == torch.float64
+    assert e0.tolist() == [exact[z] for z in ELEMENTS]
+    assert float(torch.tensor(exact[6], dtype=torch.float32)) != exact[6]  # float32 would round it
