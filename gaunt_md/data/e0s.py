@@ -15,13 +15,18 @@ def e0s_from_isolated_atoms(path, energy_key: str = "energy") -> Dict[int, float
     """{atomic number: energy} from a file of single-atom frames (one per element)."""
     e0s: Dict[int, float] = {}
     for number, atoms in enumerate(read_labelled_structures(path, energy_key, forces_key=None)):
-        if len(atoms) != 1:
-            raise ValueError(f"{path}, frame {number}: expected one isolated atom, found {len(atoms)}")
-        z = int(atoms.numbers[0])
-        if z in e0s:
-            raise ValueError(f"{path}, frame {number}: a second isolated {chemical_symbols[z]} atom")
-        e0s[z] = float(atoms.info[energy_key])
+        _add_isolated_atom(e0s, atoms, energy_key, f"{path}, frame {number}")
     return e0s
+
+
+def _add_isolated_atom(e0s: Dict[int, float], atoms, energy_key: str, where: str) -> None:
+    """e0s[Z] = the energy of `atoms`, a single atom not seen before (else a clear error)."""
+    if len(atoms) != 1:
+        raise ValueError(f"{where}: expected one isolated atom, found {len(atoms)}")
+    z = int(atoms.numbers[0])
+    if z in e0s:
+        raise ValueError(f"{where}: a second isolated {chemical_symbols[z]} atom")
+    e0s[z] = float(atoms.info[energy_key])
 
 
 ISOLATED_ATOM = "IsolatedAtom"   # config_type of isolated-atom frames inside a training file
@@ -50,12 +55,7 @@ def split_isolated_atoms(frames: List, energy_key: str) -> Tuple[List, Dict[int,
         if atoms.info.get("config_type") != ISOLATED_ATOM:
             rest.append(atoms)
             continue
-        if len(atoms) != 1:
-            raise ValueError(f"frame {number}: config_type {ISOLATED_ATOM} with {len(atoms)} atoms")
-        z = int(atoms.numbers[0])
-        if z in e0s:
-            raise ValueError(f"frame {number}: a second {ISOLATED_ATOM} {chemical_symbols[z]} frame")
-        e0s[z] = float(atoms.info[energy_key])
+        _add_isolated_atom(e0s, atoms, energy_key, f"frame {number} (config_type {ISOLATED_ATOM})")
     return rest, e0s
 
 
