@@ -68,15 +68,7 @@ def _coerce(value: Any, hint) -> Any:
         if isinstance(value, FLOAT_TYPES) and math.isfinite(value):
             return float(value)
         raise _Mismatch
-    if hint is int:
-        if isinstance(value, int):
-            return value
-        raise _Mismatch
-    if hint is str:
-        if isinstance(value, str):
-            return value
-        raise _Mismatch
-    if isinstance(value, hint):
+    if isinstance(value, hint):  # int, str and other plain classes (bools were refused above)
         return value
     raise _Mismatch
 
