@@ -70,6 +70,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     a("--ensemble", choices=["nvt", "nve"], default="nvt", help="nvt: Langevin (default); nve: velocity Verlet + energy drift")
     a("--seed", type=int, default=0, help="base seed; each (temperature, run) gets its own stream (default 0)")
     a("--engine", choices=["ase", "lammps"], default="ase", help="MD engine (default ase)")
+    a("--calculator", default=None, metavar="MODULE:FUNCTION",
+      help="run another ASE calculator instead of GauntCalculator (ase engine): FUNCTION(model) from "
+           "'package.module' or 'file.py' returns it, once per MD process (e.g. "
+           "benchmarks/mace_socket.py:calculator for a mace-torch model)")
     a("--device", default="auto", help="cpu, cuda, cuda:N or auto (default)")
     a("--dtype", choices=["float32", "float64"], default=None, help="model precision (default: the model's)")
     a("--data", default=None, help="extxyz dataset: start the runs from frames evenly spaced through it")
@@ -116,13 +120,23 @@ def run_from_args(args) -> dict:
     start = None if args.data else _repo_path(args.start or DEFAULT_START)
     starts = load_starts(None if start is None else str(start), args.data, runs)
     first = starts[0][1]
-    check_model(model, first)
+    if args.calculator:
+        from .engines.external import calculator_factory
+
+        if args.engine != "ase":
+            raise ValueError("--calculator runs with --engine ase")
+        calculator_factory(args.calculator)  # importable, before any work
+        if not model.exists():
+            raise FileNotFoundError(f"--model: no file {model}")
+    else:
+        check_model(model, first)
     shipped = start is not None and args.start is None
     name = args.name or ("3BPA" if shipped else first.get_chemical_formula())
     config = ProtocolConfig(
         model=str(model), temperatures=[t for group in args.temperatures for t in group], runs=runs, time_ps=time_ps,
         timestep_fs=args.timestep_fs, friction_per_fs=args.friction, ensemble=args.ensemble, seed=args.seed,
-        device=args.device, dtype=args.dtype, traj_every=args.traj_every, criteria=Criteria(),
+        device=args.device, dtype=args.dtype, calculator=args.calculator, traj_every=args.traj_every,
+        criteria=Criteria(),
     )
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)

@@ -32,6 +32,7 @@ class ProtocolConfig:
     seed: int = 0
     device: str = "cpu"
     dtype: Optional[str] = None
+    calculator: Optional[str] = None  # another ASE calculator's factory (engines/external.py)
     traj_every: int = 20           # 0: no trajectories
     criteria: Criteria = field(default_factory=Criteria)
 
@@ -86,7 +87,7 @@ def run_one(engine: Engine, start: Atoms, label: str, config: ProtocolConfig, te
     settings = MDSettings(
         model=str(config.model), temperature_K=temperature, timestep_fs=config.timestep_fs,
         ensemble=config.ensemble, friction_per_fs=config.friction_per_fs, seed=thermostat_seed,
-        device=config.device, dtype=config.dtype,
+        device=config.device, dtype=config.dtype, calculator=config.calculator,
     )
     record = RunRecord(
         temperature_K=temperature, run=run, seed=thermostat_seed, start=label, n_atoms=len(start),

@@ -9,7 +9,8 @@ same paths):
   fixed, from its angle down to 60 deg (an H folding onto the next heavy atom);
 - stretch: a bond pulled to twice its length, its lighter side moving (an H alone; otherwise
   the atom whose side of the bond graph is smaller, with that whole side);
-- contact: an H pushed straight at the nearest atom it is not bonded to, down to 0.5 A.
+- contact: an H pushed straight at the nearest atom three or more bonds away (whose path
+  leaves H's own bonds alone), down to 0.5 A.
 
 Physics says each climbs: by eV at a 60 deg bend (the H ends ~1.2 A from Y), by eV at twice a
 bond length, steeply below 1 A of contact. `check_scans` says which do not.
@@ -160,13 +161,39 @@ def build_scans(atoms: Atoms, bend_step_deg: float = 5.0, bend_end_deg: float = 
     dist = np.linalg.norm(pos[:, None] - pos[None], axis=-1)
     for h in np.nonzero(conn.is_h)[0]:
         h = int(h)
-        others = [k for k in range(len(atoms)) if k != h and not conn.bonded[h, k]]
-        target = min(others, key=lambda k: dist[h, k])
+        target = contact_target(atoms, conn, h, contact_end)
+        if target is None:
+            continue
         distances = np.arange(dist[h, target], contact_end - 1e-9, -contact_step)
         distances = np.append(distances, contact_end) if distances[-1] > contact_end + 1e-9 else distances
         scan = Scan("contact", f"{name(h)} -> {name(target)}", (h, target), distances)
         out.append((scan, contact_geometries(atoms, h, target, distances)))
     return out
+
+
+def contact_target(atoms: Atoms, conn: Connectivity, h: int, contact_end: float = 0.5,
+                   keep_bond: float = 0.85) -> Optional[int]:
+    """The atom a contact scan pushes H `h` at: the nearest one at least three bonds away (a
+    true non-bonded contact) whose straight path never squeezes H's own bonds below `keep_bond`
+    of their length.  A geminal atom (two bonds away) is no contact: the straight path to it
+    passes ~0.7 A from H's own heavy atom, so the energy peaks there and falls after, in the
+    physics as much as in a model (the bend scans cover those atoms).  None if no atom qualifies."""
+    pos = atoms.get_positions()
+    bonded = conn.bonded
+    near = bonded | ((bonded.astype(int) @ bonded.astype(int)) > 0)  # one or two bonds away
+    own = np.nonzero(bonded[h])[0]
+    own_lengths = np.linalg.norm(pos[own] - pos[h], axis=-1)
+    best, best_d = None, np.inf
+    for k in range(len(atoms)):
+        d = float(np.linalg.norm(pos[h] - pos[k]))
+        if k == h or near[h, k] or d >= best_d or d <= contact_end:
+            continue
+        direction = (pos[h] - pos[k]) / d
+        path = pos[k] + np.linspace(d, contact_end, 32)[:, None] * direction
+        squeezed = np.linalg.norm(path[:, None, :] - pos[own][None], axis=-1) < keep_bond * own_lengths
+        if not squeezed.any():
+            best, best_d = k, d
+    return best
 
 
 def run_scans(atoms: Atoms, calc, progress: Optional[Callable[[Iterable], Iterable]] = None, **options) -> List[Scan]:

@@ -30,6 +30,11 @@ class ModelConfig:
                                               # species-weighted copies of A (see factor_product.py);
                                               # "power": A^nu per channel (fewest weights, collapsed)
     pair_repulsion: str = "zbl"               # "zbl": screened nuclear repulsion prior; "none"
+    # lower bound (A) on the edge length the radial basis sees, per species pair ("1-6": H-C,
+    # smaller atomic number first); see radial.RadialFloor.  The trainer's `auto` sets it to the
+    # closest pair of the training data minus a margin.  {}: no bound.
+    radial_floor: Dict[str, float] = field(default_factory=dict)
+    radial_floor_width: float = 0.03          # softplus width of the bound (A)
 
     def to_dict(self) -> dict:
         d = asdict(self)
@@ -45,6 +50,8 @@ class ModelConfig:
         d = dict(d)
         if "e0s" in d:
             d["e0s"] = {int(k): float(v) for k, v in d["e0s"].items()}
+        if "radial_floor" in d:
+            d["radial_floor"] = {str(k): float(v) for k, v in d["radial_floor"].items()}
         return cls(**d)
 
     def validate(self) -> None:
@@ -60,6 +67,16 @@ class ModelConfig:
             raise ValueError(f"pair_repulsion must be 'zbl' or 'none', got {self.pair_repulsion!r}")
         if not self.scale > 0:
             raise ValueError(f"scale must be positive, got {self.scale!r}")
+        for key, value in self.radial_floor.items():
+            parts = key.split("-")
+            if (len(parts) != 2 or not all(p.isdigit() for p in parts) or int(parts[0]) > int(parts[1])
+                    or not all(int(p) in self.atomic_numbers for p in parts)):
+                raise ValueError(f"radial_floor keys are species pairs of known atomic numbers, smaller "
+                                 f"first ('1-6'), got {key!r}")
+            if not 0 <= float(value) < self.r_max:
+                raise ValueError(f"radial_floor[{key!r}] must be in [0, r_max), got {value!r}")
+        if not self.radial_floor_width > 0:
+            raise ValueError(f"radial_floor_width must be positive, got {self.radial_floor_width!r}")
         missing = [z for z in self.atomic_numbers if self.e0s and z not in self.e0s]
         if missing:
             raise ValueError(f"e0s missing for atomic numbers {missing}")

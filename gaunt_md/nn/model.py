@@ -13,7 +13,7 @@ from .factor_product import GauntFactorProductBasis
 from .interaction import GauntInteraction
 from .linear import DegreeLinear, SpeciesDegreeLinear
 from .product import GauntProductBasis
-from .radial import BesselBasis, PolynomialCutoff
+from .radial import BesselBasis, PolynomialCutoff, RadialFloor, floor_matrix
 from .repulsion import ZBLRepulsion
 from .readout import LinearReadout, MLPReadout
 
@@ -79,6 +79,8 @@ class GauntMACE(nn.Module):
         self.embedding = nn.Linear(num_species, cfg.channels, bias=False, dtype=torch.float64)
         self.bessel = BesselBasis(cfg.r_max, cfg.num_bessel, cfg.trainable_bessel)
         self.cutoff = PolynomialCutoff(cfg.r_max, cfg.cutoff_p)
+        self.radial_floor = (RadialFloor(floor_matrix(cfg.atomic_numbers, cfg.radial_floor), cfg.radial_floor_width)
+                             if cfg.radial_floor else None)
         self.spherical_harmonics = o3.SphericalHarmonics(
             list(range(cfg.max_ell + 1)), normalize=True, normalization="component"
         )
@@ -93,7 +95,8 @@ class GauntMACE(nn.Module):
             lmax_in = lmax_out
         self.layers = nn.ModuleList(layers)
         self.readouts = nn.ModuleList(readouts)
-        self.zbl = ZBLRepulsion(cfg.atomic_numbers) if cfg.pair_repulsion == "zbl" else None
+        floors = floor_matrix(cfg.atomic_numbers, cfg.radial_floor) if cfg.radial_floor else None
+        self.zbl = ZBLRepulsion(cfg.atomic_numbers, floors) if cfg.pair_repulsion == "zbl" else None
         self.to(torch.float64)
 
     def node_energies(self, vectors: torch.Tensor, species: torch.Tensor, edge_index: torch.Tensor,
@@ -106,8 +109,11 @@ class GauntMACE(nn.Module):
             edge_sh = self.spherical_harmonics(vectors)
         with record_function("gaunt_md.radial_basis"):
             lengths = torch.linalg.norm(vectors, dim=-1, keepdim=True)
-            envelope = self.cutoff(lengths)
-            radial = self.bessel(lengths) * envelope
+            seen = lengths
+            radial_floor = self.radial_floor
+            if radial_floor is not None:
+                seen = radial_floor(lengths, species[edge_index[0]], species[edge_index[1]])
+            radial = self.bessel(seen) * self.cutoff(seen)
         with record_function("gaunt_md.linear_readout"):
             one_hot = torch.nn.functional.one_hot(species, self.num_species).to(vectors.dtype)
             h = self.embedding(one_hot).unsqueeze(-1)

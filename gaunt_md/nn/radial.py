@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import math
-from typing import List
+from typing import Dict, List
 
 import torch
 from torch import nn
@@ -52,6 +52,44 @@ class PolynomialCutoff(nn.Module):
 
     def forward(self, r: torch.Tensor) -> torch.Tensor:
         return polynomial_envelope(r / self.r_max, self.p)
+
+
+class RadialFloor(nn.Module):
+    """The edge length the radial basis sees, bounded below per species pair:
+
+        r_seen = r_f + w softplus((r - r_f) / w)
+
+    equal to r (within w e^-5 from r_f + 5w on) where the training data has edges, and flat at
+    r_f below it.  Without it, a network trained on X-H bonds >= 0.94 A extrapolates its radial
+    MLP into distances no frame had, where it returned +-1e3 eV for an H pushed into an atom; the
+    floor keeps the learned energy at the value of the closest trained contact and leaves the
+    short range to the ZBL repulsion.  `floors` [S, S] in A, 0 where a pair has no floor."""
+
+    def __init__(self, floors: torch.Tensor, width: float):
+        super().__init__()
+        self.register_buffer("floors", floors.to(torch.float64), persistent=False)
+        self.width = float(width)
+
+    def forward(self, lengths: torch.Tensor, species_i: torch.Tensor, species_j: torch.Tensor) -> torch.Tensor:
+        """[E, 1] lengths -> [E, 1] lengths seen by the radial basis."""
+        pair = species_i * self.floors.shape[0] + species_j
+        floor = self.floors.reshape(-1).index_select(0, pair).to(lengths.dtype).unsqueeze(-1)
+        return floor + self.width * torch.nn.functional.softplus((lengths - floor) / self.width)
+
+
+def pair_key(z_i: int, z_j: int) -> str:
+    """'1-6': the key of a species pair (atomic numbers, smaller first) in ModelConfig.radial_floor."""
+    a, b = sorted((int(z_i), int(z_j)))
+    return f"{a}-{b}"
+
+
+def floor_matrix(atomic_numbers: List[int], floors: Dict[str, float]) -> torch.Tensor:
+    """[S, S] floors (A) in species-index order from {'1-6': r_f, ...}; 0 for absent pairs."""
+    out = torch.zeros(len(atomic_numbers), len(atomic_numbers), dtype=torch.float64)
+    for i, z_i in enumerate(atomic_numbers):
+        for j, z_j in enumerate(atomic_numbers):
+            out[i, j] = float(floors.get(pair_key(z_i, z_j), 0.0))
+    return out
 
 
 class RadialMLP(nn.Module):

@@ -4,7 +4,10 @@
 
 with the universal screening function phi of Ziegler, Biersack and Littmark ("The Stopping and
 Range of Ions in Solids", 1985) and a polynomial envelope f (p = 6) that takes the term to zero
-at r_c,ij = the sum of the two covalent radii (Cordero et al. 2008, ase.data.covalent_radii).
+at r_c,ij = the sum of the two covalent radii (Cordero et al. 2008, ase.data.covalent_radii),
+or at the pair's radial floor (see radial.RadialFloor) where that is longer: below the floor
+the network no longer resolves distance, so the prior must own that range.  The floor lies
+below every training distance of the pair, so the term is zero on every training frame.
 It is the bare Coulomb repulsion of the nuclei, screened by their electrons: tens of eV when
 two atoms are pushed to 0.5 A, whatever the training data sampled, and small at bond lengths
 (C-H: zero; aromatic C-C: ~0.1 eV, smooth), where the network learns the rest.
@@ -13,7 +16,7 @@ Each directed edge gives half the pair energy to its receiving atom, so per-atom
 the LAMMPS energy split stay consistent."""
 from __future__ import annotations
 
-from typing import List
+from typing import List, Optional
 
 import torch
 from ase.data import covalent_radii
@@ -30,15 +33,18 @@ ENVELOPE_P = 6.0
 
 
 class ZBLRepulsion(nn.Module):
-    def __init__(self, atomic_numbers: List[int]):
+    def __init__(self, atomic_numbers: List[int], floors: Optional[torch.Tensor] = None):
         super().__init__()
         z = torch.tensor([float(a) for a in atomic_numbers], dtype=torch.float64)
         radii = torch.tensor([float(covalent_radii[a]) for a in atomic_numbers], dtype=torch.float64)
         zp = z.pow(SCREENING_EXPONENT)
+        cutoff = radii[:, None] + radii[None, :]
+        if floors is not None:
+            cutoff = torch.maximum(cutoff, floors.to(torch.float64))
         # per species pair, rebuilt from atomic_numbers (not saved in checkpoints)
         self.register_buffer("charge_product", z[:, None] * z[None, :], persistent=False)
         self.register_buffer("screening", SCREENING_LENGTH_A / (zp[:, None] + zp[None, :]), persistent=False)
-        self.register_buffer("cutoff", radii[:, None] + radii[None, :], persistent=False)
+        self.register_buffer("cutoff", cutoff, persistent=False)
         self.register_buffer("phi_coefficients", torch.tensor(PHI_COEFFICIENTS, dtype=torch.float64),
                              persistent=False)
         self.register_buffer("phi_exponents", torch.tensor(PHI_EXPONENTS, dtype=torch.float64), persistent=False)

@@ -22,6 +22,7 @@ class PreparedData:
     avg_num_neighbors: float
     scale: float                     # RMS force component (eV/A)
     mean_energy: float               # mean per-atom energy above the E0s (eV/atom)
+    closest_pairs: Dict[str, float]  # shortest training distance per species pair ("1-6": H-C), A
 
 
 def frame_weight(atoms, weights) -> float:
@@ -72,7 +73,31 @@ def prepare_data(cfg, log=print) -> PreparedData:
     avg_nb, mean_energy, scale = _statistics(train, e0s, species)
     log(f"data: avg neighbours {avg_nb:.2f}, mean energy above E0s {mean_energy:.4f} eV/atom, "
         f"RMS force {scale:.4f} eV/A")
-    return PreparedData(train, valid, test, species, e0s, avg_nb, scale, mean_energy)
+    closest = closest_pairs(train, species)
+    log("data: closest pairs (A) " + ", ".join(f"{k} {v:.3f}" for k, v in closest.items()))
+    return PreparedData(train, valid, test, species, e0s, avg_nb, scale, mean_energy, closest)
+
+
+def closest_pairs(graphs: List, species: SpeciesTable) -> Dict[str, float]:
+    """{'1-6': the shortest H-C edge of any training graph, ...} over the species pairs that meet
+    within the cutoff (keys as ModelConfig.radial_floor: atomic numbers, smaller first)."""
+    from ..nn.radial import pair_key
+
+    s = len(species.atomic_numbers)
+    best = torch.full((s * s,), float("inf"), dtype=torch.float64)
+    for g in graphs:
+        if g.edge_index.shape[1] == 0:
+            continue
+        i, j = g.edge_index
+        lengths = (g.positions[j] - g.positions[i] + g.shifts).norm(dim=-1).double()
+        best = best.scatter_reduce(0, g.species[i] * s + g.species[j], lengths, reduce="amin")
+    out = {}
+    for a in range(s):
+        for b in range(s):
+            if torch.isfinite(best[a * s + b]):
+                key = pair_key(species.atomic_numbers[a], species.atomic_numbers[b])
+                out[key] = min(out.get(key, float("inf")), float(best[a * s + b]))
+    return dict(sorted(out.items()))
 
 
 def _statistics(graphs: List, e0s: Dict[int, float], species: SpeciesTable):

@@ -8,7 +8,7 @@ import random
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, List, Optional
+from typing import Callable, Dict, List, Optional
 
 import numpy as np
 import torch
@@ -53,15 +53,27 @@ def _seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
+AUTO_FLOOR_MARGIN = 0.15  # A below the closest training pair
+
+
+def auto_radial_floor(closest: Dict[str, float]) -> Dict[str, float]:
+    """The radial floor of each species pair: AUTO_FLOOR_MARGIN below its closest training
+    distance, so that the bound never touches a training frame (softplus width 0.03 A: < 2e-4 A
+    shift there) while the network never sees a distance it was not trained on."""
+    return {key: round(max(d - AUTO_FLOOR_MARGIN, 0.0), 3) for key, d in closest.items()}
+
+
 def build_model(cfg: TrainConfig, data: PreparedData) -> GauntMACE:
     """The model of cfg.model, with what the data fixes: species, E0s, average neighbour count,
-    scale (`auto`: the RMS force component) and shift (0 by default; `mean`: the mean per-atom
-    energy above the E0s)."""
+    scale (`auto`: the RMS force component), shift (0 by default; `mean`: the mean per-atom
+    energy above the E0s) and radial floor (`auto`, the default: see auto_radial_floor)."""
     options = dict(cfg.model)
     scale, shift = options.get("scale", "auto"), options.get("shift", 0.0)
+    floor = options.get("radial_floor", "auto")
     options.update(
         atomic_numbers=data.species.atomic_numbers, e0s=data.e0s, avg_num_neighbors=data.avg_num_neighbors,
         scale=data.scale if scale == "auto" else scale, shift=data.mean_energy if shift == "mean" else shift,
+        radial_floor=auto_radial_floor(data.closest_pairs) if floor == "auto" else floor,
     )
     return GauntMACE(ModelConfig.from_dict(options)).to(DTYPES[cfg.dtype])
 

@@ -116,6 +116,9 @@ def _check_model(model: dict) -> None:
         scale = coerce_options(ModelConfig, {"scale": scale}, "model")["scale"]
     if shift != "mean":
         shift = coerce_options(ModelConfig, {"shift": shift}, "model")["shift"]
+    floor = options.pop("radial_floor", "auto")
+    if floor != "auto":  # its keys name species pairs: checked against the data's species later
+        model["radial_floor"] = coerce_options(ModelConfig, {"radial_floor": floor}, "model")["radial_floor"]
     typed = coerce_options(ModelConfig, options, "model")
     ModelConfig(atomic_numbers=[1], scale=1.0 if scale == "auto" else scale,
                 shift=0.0 if shift == "mean" else shift, **typed).validate()

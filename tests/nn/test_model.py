@@ -427,6 +427,43 @@ class TestZBLRepulsion(ModelChecks):
         assert zbl_pair_energy(6, 1, 0.5) > 10.0 and zbl_pair_energy(6, 1, 1.09) == 0.0
 
 
+class TestRadialFloor(ModelChecks):
+    """Radial floors that the test structures cross (H-H at 1.3 A, C-H at 1.0 A, C-C at 1.45 A,
+    the others at 1.1 A): every invariant holds with the bound active."""
+    config = dict(max_ell=2, hidden_lmax=1, correlation=2, r_max=4.0, product_basis="factors",
+                  radial_floor={"1-1": 1.3, "1-6": 1.0, "6-6": 1.45, "1-7": 1.1, "1-8": 1.1, "6-7": 1.1,
+                                "6-8": 1.1, "7-7": 1.1, "7-8": 1.1, "8-8": 1.1})
+
+    @staticmethod
+    def _dimer_energy(model, pair: str, r: float) -> float:
+        return energy(model, Atoms(pair, positions=[[0, 0, 0], [r, 0, 0]]))
+
+    def test_network_is_blind_below_the_floor_and_unchanged_above(self, model64):
+        """Without ZBL, a dimer's energy is flat below its pair's floor (the radial basis sees
+        the floor) and, well above it, equals the same weights' energy without any floor."""
+        network = copy.deepcopy(model64)
+        network.zbl = None
+        bare = copy.deepcopy(network)
+        bare.radial_floor = None
+        for pair, floor in (("HH", 1.3), ("CH", 1.0)):
+            inside = [self._dimer_energy(network, pair, r) for r in (0.3, 0.5, 0.7)]
+            assert max(inside) - min(inside) < 1e-5
+            assert abs(inside[0] - self._dimer_energy(bare, pair, 0.3)) > 1e-3  # the floor did act
+            for r in (floor + 0.6, 2.5, 3.5):
+                assert self._dimer_energy(network, pair, r) == pytest.approx(self._dimer_energy(bare, pair, r),
+                                                                             abs=1e-7)
+
+    def test_zbl_owns_the_range_below_the_floor(self, model64):
+        """The ZBL envelope ends at the longer of the covalent-radius sum and the floor: an H-H
+        pair (radii sum 0.62 A, floor 1.3 A) is repelled at 1.0 A, not at 1.3 A."""
+        zbl = model64.zbl
+        h = torch.zeros(1, dtype=torch.long)
+        pair = lambda r: float(zbl.pair_energy(torch.tensor([r], dtype=torch.float64), h, h))
+        assert pair(1.3) == 0.0 and pair(1.5) == 0.0
+        assert 0.0 < pair(1.2) < pair(1.0) < pair(0.7)
+        assert zbl_pair_energy(1, 1, 1.0) == 0.0  # the plain ZBL of the covalent radii would not
+
+
 class TestFactorProductBasis(ModelChecks):
     """The factor product basis (the default) with the ZBL prior, its per-element factor
     weights away from their initial ones."""

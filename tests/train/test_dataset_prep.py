@@ -187,3 +187,28 @@ def test_scale_and_shift_from_the_data(write_config, tmp_path):
     model = build_model(cfg, data)
     assert model.config["scale"] == 2.5 and model.config["shift"] == pytest.approx(data.mean_energy)
     assert float(model.shift) == pytest.approx(data.mean_energy)
+
+
+def test_closest_pairs_and_the_auto_radial_floor(write_config, tmp_path):
+    """closest_pairs is the shortest distance of each species pair over the training frames
+    (checked by brute force); the trainer's auto floor lies 0.15 A under it."""
+    from gaunt_md.nn.radial import pair_key
+    from gaunt_md.train.config import load_config
+    from gaunt_md.train.trainer import build_model
+
+    cfg = load_config(write_config(tmp_path))
+    data = prepare_data(cfg, **quiet)
+    frames = read_labelled_structures(cfg.data.train_file)
+    train_idx, _ = train_valid_split(len(frames), cfg.data.n_valid, cfg.seed)
+    expected = {}
+    for k in train_idx:
+        a = frames[k]
+        d = a.get_all_distances()
+        for i in range(len(a)):
+            for j in range(len(a)):
+                if i != j and d[i, j] < cfg.model.get("r_max", 5.0):
+                    key = pair_key(a.numbers[i], a.numbers[j])
+                    expected[key] = min(expected.get(key, np.inf), d[i, j])
+    assert data.closest_pairs == pytest.approx(expected, abs=1e-12)
+    floors = build_model(cfg, data).config["radial_floor"]
+    assert floors == pytest.approx({k: round(v - 0.15, 3) for k, v in expected.items()}, abs=1e-12)

@@ -1,4 +1,5 @@
-"""The 'ase' engine: GauntCalculator with ase.md.langevin.Langevin (nvt) or VelocityVerlet (nve)."""
+"""The 'ase' engine: GauntCalculator (or any ASE calculator, see external.py) with
+ase.md.langevin.Langevin (nvt) or VelocityVerlet (nve)."""
 from __future__ import annotations
 
 from typing import Dict, Tuple
@@ -76,9 +77,15 @@ class AseEngine(Engine):
     def calculator(self, settings: MDSettings):
         from ...calculators import GauntCalculator
 
-        key = (str(settings.model), settings.device, str(settings.dtype))
+        key = (str(settings.model), settings.device, str(settings.dtype), str(settings.calculator))
         if key not in self._calculators:
-            self._calculators[key] = GauntCalculator(str(settings.model), device=settings.device, dtype=settings.dtype)
+            if settings.calculator:
+                from .external import calculator_factory
+
+                self._calculators[key] = calculator_factory(settings.calculator)(str(settings.model))
+            else:
+                self._calculators[key] = GauntCalculator(str(settings.model), device=settings.device,
+                                                         dtype=settings.dtype)
         return self._calculators[key]
 
     def start(self, atoms: Atoms, settings: MDSettings) -> Simulation:

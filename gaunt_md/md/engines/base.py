@@ -32,6 +32,7 @@ class MDSettings:
     seed: int = 0                   # thermostat noise
     device: str = "cpu"
     dtype: Optional[str] = None     # None: the model's own
+    calculator: Optional[str] = None  # factory of another ASE calculator (see external.py); None: GauntCalculator
 
     def __post_init__(self):
         if self.ensemble not in ENSEMBLES:
