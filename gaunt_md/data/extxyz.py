@@ -57,15 +57,14 @@ def _check_frame(atoms, where: str, energy_key: str, forces_key: Optional[str],
         atoms.info[stress_key] = stress
 
 
-def read_labelled_structures(path, energy_key: str = "energy", forces_key: Optional[str] = "forces",
-                             stress_key: Optional[str] = None, index: str = ":") -> List:
-    """All frames of `path` (or those selected by `index`, ASE syntax) as ase.Atoms with
-    their labels stored as in the module docstring.  forces_key/stress_key None: not read;
-    frames without a periodic cell need no stress label.
-    Frame numbers in errors count from 0 within the selection."""
+def read_extxyz_frames(path, index: str = ":") -> List:
+    """The frames of an extxyz file as a list (at least one), or a clear error: a missing, empty
+    or unreadable file, or a selection with no structure."""
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"data file not found: {path}")
+    if not path.is_file():
+        raise ValueError(f"{path}: not a file")
     if path.stat().st_size == 0:
         raise ValueError(f"{path}: file is empty")
     try:
@@ -76,6 +75,17 @@ def read_labelled_structures(path, energy_key: str = "energy", forces_key: Optio
         frames = [frames]
     if not frames:
         raise ValueError(f"{path}: no structures (empty file or index={index!r} selects none)")
+    return frames
+
+
+def read_labelled_structures(path, energy_key: str = "energy", forces_key: Optional[str] = "forces",
+                             stress_key: Optional[str] = None, index: str = ":") -> List:
+    """All frames of `path` (or those selected by `index`, ASE syntax) as ase.Atoms with
+    their labels stored as in the module docstring.  forces_key/stress_key None: not read;
+    frames without a periodic cell need no stress label.
+    Frame numbers in errors count from 0 within the selection."""
+    path = Path(path)
+    frames = read_extxyz_frames(path, index)
     selection = "" if index == ":" else f" of selection {index!r}"
     for number, atoms in enumerate(frames):
         _check_frame(atoms, f"{path}, frame {number}{selection}", energy_key, forces_key, stress_key)

@@ -23,6 +23,7 @@ from ase import Atoms
 from ase.data import chemical_symbols
 
 from ..data.e0s import ISOLATED_ATOM
+from ..data.extxyz import read_extxyz_frames
 from .pyscf_label import (Label, SCFNotConverged, available_threads, check_settings, compute_label, pyscf_version,
                           set_threads)
 from .settings import LabelSettings, isolated_atom_spin, resolve_spin
@@ -37,20 +38,7 @@ def read_input(path) -> List[Atoms]:
     """The frames of IN (labels, if any, are not needed), checked for what a molecular DFT
     calculation needs: atoms, finite positions, known elements, no periodic cell."""
     path = Path(path)
-    if not path.exists():
-        raise FileNotFoundError(f"input file not found: {path}")
-    if not path.is_file():
-        raise ValueError(f"{path}: not a file")
-    if path.stat().st_size == 0:
-        raise ValueError(f"{path}: file is empty")
-    try:
-        frames = ase.io.read(path, index=":", format="extxyz")
-    except Exception as err:
-        raise ValueError(f"{path}: could not be read as extxyz ({type(err).__name__}: {err})") from None
-    if not isinstance(frames, list):
-        frames = [frames]
-    if not frames:
-        raise ValueError(f"{path}: no structures")
+    frames = read_extxyz_frames(path)
     for number, atoms in enumerate(frames):
         where = f"{path}, frame {number}"
         if len(atoms) == 0:
