@@ -79,8 +79,8 @@ class GauntMACE(nn.Module):
         self.embedding = nn.Linear(num_species, cfg.channels, bias=False, dtype=torch.float64)
         self.bessel = BesselBasis(cfg.r_max, cfg.num_bessel, cfg.trainable_bessel)
         self.cutoff = PolynomialCutoff(cfg.r_max, cfg.cutoff_p)
-        self.radial_floor = (RadialFloor(floor_matrix(cfg.atomic_numbers, cfg.radial_floor), cfg.radial_floor_width)
-                             if cfg.radial_floor else None)
+        floors = floor_matrix(cfg.atomic_numbers, cfg.radial_floor) if cfg.radial_floor else None
+        self.radial_floor = RadialFloor(floors, cfg.radial_floor_width) if floors is not None else None
         self.spherical_harmonics = o3.SphericalHarmonics(
             list(range(cfg.max_ell + 1)), normalize=True, normalization="component"
         )
@@ -95,7 +95,6 @@ class GauntMACE(nn.Module):
             lmax_in = lmax_out
         self.layers = nn.ModuleList(layers)
         self.readouts = nn.ModuleList(readouts)
-        floors = floor_matrix(cfg.atomic_numbers, cfg.radial_floor) if cfg.radial_floor else None
         self.zbl = ZBLRepulsion(cfg.atomic_numbers, floors) if cfg.pair_repulsion == "zbl" else None
         self.to(torch.float64)
 
