@@ -1,4 +1,4 @@
-"""gaunt-md command line: train | eval | export | card | scan | md-stability | label."""
+"""gaunt-md command line: train | eval | export | card | scan | md-stability | label | select."""
 from __future__ import annotations
 
 import argparse
@@ -125,6 +125,19 @@ def _label(args) -> int:
     return 0
 
 
+def _select(args) -> int:
+    from .select.run import SelectSettings, describe, select_frames
+
+    settings = SelectSettings(count=args.count, models=args.models or (), min_distance=args.min_distance,
+                              precursor_ps=args.precursor_ps, precursors_first=not args.no_precursors,
+                              skip_ps=args.skip_ps, min_force_std=args.min_force_std, known=args.known or (),
+                              device=args.device)
+    chosen, total = select_frames(args.inputs, args.output, settings)
+    print(describe(chosen, total))
+    print(f"wrote {args.output}; label it with: gaunt-md label {args.output} LABELLED.xyz")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="gaunt-md", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -214,6 +227,34 @@ def build_parser() -> argparse.ArgumentParser:
     lab.add_argument("--conv-tol", type=float, default=1e-9, help="SCF convergence, Hartree (default 1e-9)")
     lab.add_argument("--max-memory", type=int, default=4000, help="MB PySCF may use (default 4000)")
     lab.set_defaults(func=_label)
+
+    sel = sub.add_parser("select", help="choose the MD frames worth labelling (committee disagreement, failure "
+                                         "precursors, no near-duplicates)",
+                         description="Choose up to N frames to label from MD trajectories (extxyz files) or "
+                                     "stability-protocol output directories. Order of preference: frames from the "
+                                     "last --precursor-ps before a run failed, then the largest committee force "
+                                     "disagreement (--models), then the frame farthest from those already chosen; "
+                                     "a frame within --min-distance of a chosen or --known frame is skipped.")
+    sel.add_argument("inputs", nargs="+", metavar="INPUT",
+                     help="trajectory extxyz files and/or md-stability output directories")
+    sel.add_argument("-o", "--output", required=True, help="extxyz file of the chosen frames (unlabelled)")
+    sel.add_argument("-n", "--count", type=int, required=True, help="how many frames to choose")
+    sel.add_argument("--models", nargs="+", default=None, metavar="MODEL",
+                     help="two or more exported models: a committee whose force disagreement ranks the frames")
+    sel.add_argument("--min-force-std", type=float, default=None, metavar="EV_PER_A",
+                     help="only frames where the committee's force std reaches this (eV/A)")
+    sel.add_argument("--min-distance", type=float, default=0.05, metavar="A",
+                     help="frames closer than this (RMS of sorted pair distances, A) count as duplicates "
+                          "(default 0.05)")
+    sel.add_argument("--precursor-ps", type=float, default=0.1,
+                     help="frames this close before a run's failure are precursors (default 0.1 ps)")
+    sel.add_argument("--no-precursors", action="store_true", help="do not prefer failure precursors")
+    sel.add_argument("--skip-ps", type=float, default=0.0,
+                     help="leave out frames before this time (thermalisation), ps (default 0)")
+    sel.add_argument("--known", nargs="+", default=None, metavar="XYZ",
+                     help="frames already labelled (e.g. the training set): nothing near them is chosen")
+    sel.add_argument("--device", default="auto", help="device for the committee (default auto)")
+    sel.set_defaults(func=_select)
     return parser
 
 
