@@ -1,0 +1,112 @@
+"""Energy and force errors of several potentials on the same labelled frames, grouped (e.g. by the
+MD temperature the frames came from), side by side: a table on stdout, results.json and a plot.
+
+    python benchmarks/frame_errors.py DATA.xyz --model potentials/gaunt_mace_3bpa.pt \
+        --mace benchmarks/results/mace_3bpa/mace_3bpa_stagetwo.model --group md_temperature_K --out DIR
+
+--model: exported gaunt-md models (GauntCalculator, float64); --mace: mace-torch models, run in
+their own venv through benchmarks/mace_socket.py.  Reference labels: info["energy"] and
+arrays["forces"] (eV, eV/A), as `gaunt-md label` writes them.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+from tqdm.auto import tqdm
+
+HERE = Path(__file__).resolve().parent
+
+
+def predictions(calc, frames):
+    energies, forces = [], []
+    for atoms in tqdm(frames, desc="frames", unit="frame", leave=False):
+        atoms = atoms.copy()
+        atoms.calc = calc
+        energies.append(atoms.get_potential_energy())
+        forces.append(atoms.get_forces())
+    return np.array(energies), forces
+
+
+def errors(pred_e, pred_f, ref_e, ref_f, n_atoms):
+    de = pred_e - ref_e
+    df = np.concatenate([p - r for p, r in zip(pred_f, ref_f)])
+    return {"frames": int(len(de)), "e_rmse_meV": 1000 * float(np.sqrt(np.mean(de ** 2))),
+            "e_mean_meV": 1000 * float(np.mean(de)), "e_rmse_meV_per_atom": 1000 * float(np.sqrt(np.mean((de / n_atoms) ** 2))),
+            "f_rmse_meV_per_A": 1000 * float(np.sqrt(np.mean(df ** 2))),
+            "f_mae_meV_per_A": 1000 * float(np.mean(np.abs(df)))}
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("data")
+    parser.add_argument("--model", nargs="*", default=[], help="exported gaunt-md models")
+    parser.add_argument("--mace", nargs="*", default=[], help="mace-torch .model files")
+    parser.add_argument("--group", default=None, help="info key to group the frames by (e.g. md_temperature_K)")
+    parser.add_argument("--out", default="benchmarks/results/frame_errors")
+    args = parser.parse_args(argv)
+    from gaunt_md.data.extxyz import read_labelled_structures
+
+    frames = read_labelled_structures(args.data)
+    ref_e = np.array([a.info["energy"] for a in frames])
+    ref_f = [a.arrays["forces"] for a in frames]
+    n_atoms = np.array([len(a) for a in frames])
+    groups = defaultdict(list)
+    for k, atoms in enumerate(frames):
+        groups["all"].append(k)
+        if args.group:
+            groups[f"{args.group}={atoms.info.get(args.group)}"].append(k)
+    calcs = []
+    from gaunt_md import GauntCalculator
+    calcs += [(f"gaunt-md {Path(p).name}", lambda p=p: GauntCalculator(p)) for p in args.model]
+    sys.path.insert(0, str(HERE))
+    calcs += [(f"mace-torch {Path(p).name}", lambda p=p: __import__("mace_socket").calculator(p)) for p in args.mace]
+    results = {}
+    for name, make in calcs:
+        calc = make()
+        pred_e, pred_f = predictions(calc, frames)
+        if hasattr(calc, "close"):
+            calc.close()   # the socket calculator's client process ends here, not at exit
+        results[name] = {g: errors(pred_e[idx], [pred_f[i] for i in idx], ref_e[idx], [ref_f[i] for i in idx],
+                                   n_atoms[idx]) for g, idx in groups.items()}
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "results.json").write_text(json.dumps({"data": args.data, "results": results}, indent=2))
+    print(f"| model | frames | E RMSE (meV) | mean E error (meV) | F RMSE (meV/A) | F MAE (meV/A) |")
+    print("|---|---|---|---|---|---|")
+    for name, by_group in results.items():
+        for g, r in by_group.items():
+            print(f"| {name} [{g}] | {r['frames']} | {r['e_rmse_meV']:.1f} | {r['e_mean_meV']:+.1f} | "
+                  f"{r['f_rmse_meV_per_A']:.1f} | {r['f_mae_meV_per_A']:.1f} |")
+    _plot(results, out / "frame_errors.png")
+    print(f"wrote {out / 'results.json'} and {out / 'frame_errors.png'}")
+    return 0
+
+
+def _plot(results, path):
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    names = list(results)
+    group_names = list(next(iter(results.values())))
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
+    width = 0.8 / max(len(names), 1)
+    for k, name in enumerate(names):
+        x = np.arange(len(group_names)) + k * width
+        axes[0].bar(x, [results[name][g]["e_rmse_meV"] for g in group_names], width, label=name)
+        axes[1].bar(x, [results[name][g]["f_rmse_meV_per_A"] for g in group_names], width, label=name)
+    for ax, label in zip(axes, ["E RMSE (meV)", "F RMSE (meV/A)"]):
+        ax.set_xticks(np.arange(len(group_names)) + 0.4 - width / 2, group_names, rotation=15, fontsize=8)
+        ax.set_ylabel(label)
+    axes[0].legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
