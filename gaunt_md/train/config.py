@@ -17,6 +17,9 @@ class DataConfig:
     n_valid: Union[int, float] = 50       # frames (or a fraction) held out from train_file when
                                           # valid_file is unset
     test_file: Optional[str] = None       # evaluated once, with the best model, at the end
+    extra_train_files: List[str] = field(default_factory=list)  # more labelled frames for training
+                                          # only (e.g. active learning): the validation frames
+                                          # stay those of train_file / valid_file
     e0s_file: Optional[str] = None        # isolated-atom energies (one single-atom frame each)
     e0s: Union[None, str, Dict[Union[int, str], float]] = None  # None (see e0s.py), "isolated",
                                           # "least_squares", "average" or {element: eV}

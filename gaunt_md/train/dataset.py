@@ -60,11 +60,14 @@ def prepare_data(cfg, log=print) -> PreparedData:
         train_idx, valid_idx = train_valid_split(len(frames), d.n_valid, cfg.seed)
         train_frames = [frames[i] for i in train_idx]
         valid_frames = [frames[i] for i in valid_idx]
+    extra = [a for path in d.extra_train_files for a in split_isolated_atoms(_read(path, d), d.energy_key)[0]]
+    train_frames = train_frames + extra
     test_frames = split_isolated_atoms(_read(d.test_file, d), d.energy_key)[0] if d.test_file else []
-    numbers = d.atomic_numbers or sorted({int(z) for a in frames for z in a.numbers} | set(isolated))
+    numbers = d.atomic_numbers or sorted({int(z) for a in frames + extra for z in a.numbers} | set(isolated))
     species = SpeciesTable(numbers)
     e0s, source = choose_e0s(d, train_frames, isolated, numbers)
-    log(f"data: {len(train_frames)} train, {len(valid_frames)} valid, {len(test_frames)} test frames; "
+    added = f" (+{len(extra)} from extra_train_files)" if extra else ""
+    log(f"data: {len(train_frames)} train{added}, {len(valid_frames)} valid, {len(test_frames)} test frames; "
         f"elements {species.symbols}")
     log(f"data: E0s from {source}: " + ", ".join(f"{s} {e0s[z]:.6g}" for s, z in zip(species.symbols, numbers)))
     train = graphs_of(train_frames, species, r_max, cfg, "train graphs")

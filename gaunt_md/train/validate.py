@@ -165,5 +165,8 @@ def check_config(cfg, files: bool = True) -> None:
             path = getattr(d, name)
             if path and not Path(path).is_file():
                 raise FileNotFoundError(f"data.{name}: file not found: {path}")
+        for path in d.extra_train_files:
+            if not Path(path).is_file():
+                raise FileNotFoundError(f"data.extra_train_files: file not found: {path}")
         if cfg.init_from and not Path(cfg.init_from).is_file():
             raise FileNotFoundError(f"init_from: checkpoint not found: {cfg.init_from}")

@@ -212,3 +212,15 @@ def test_closest_pairs_and_the_auto_radial_floor(write_config, tmp_path):
     assert data.closest_pairs == pytest.approx(expected, abs=1e-12)
     floors = build_model(cfg, data).config["radial_floor"]
     assert floors == pytest.approx({k: round(v - 0.15, 3) for k, v in expected.items()}, abs=1e-12)
+
+
+def test_extra_train_files_add_training_frames_only(write_config, dataset, tmp_path):
+    base = prepared(write_config, tmp_path / "a")
+    extra = prepared(write_config, tmp_path / "b", data={"extra_train_files": [str(dataset["train"])]})
+    energies = lambda graphs: sorted(float(g.energy) for g in graphs)
+    assert energies(extra.valid) == energies(base.valid)          # the same validation frames
+    assert len(extra.train) == len(base.train) + 12
+    with pytest.raises(FileNotFoundError, match="extra_train_files"):
+        prepared(write_config, tmp_path / "c", data={"extra_train_files": [str(tmp_path / "missing.xyz")]})
+    with pytest.raises(ValueError, match="extra_train_files must be a list"):
+        prepared(write_config, tmp_path / "d", data={"extra_train_files": str(dataset["train"])})
