@@ -103,7 +103,8 @@ def run_from_args(args) -> dict:
     from .engines import get_engine
     from .plots import make_plots
     from ..interrupts import stop_on_interrupt
-    from .protocol import ProtocolConfig, protocol_tasks, run_protocol
+    from .config import ProtocolConfig
+    from .protocol import protocol_tasks, run_protocol
     from .report import write_report
     from .starts import load_starts
     from .summary import build_summary, format_table, write_summary
