@@ -22,7 +22,7 @@ cores: on 2 cores, 4 ranks are oversubscribed and E <= 0.5 by construction), the
 per rank (owned + ghost atoms the message passing reaches) and the LAMMPS timer breakdown.
 
 Bridge overhead: the bridge's optional timing counters (GAUNT_MD_BRIDGE_TIMING, see
-gaunt_md/lammps/bridge.py) record, per rank and per pair compute, the wall time inside the
+gaunt_md/lammps/diagnostics/timing.py) record, per rank and per pair compute, the wall time inside the
 Python bridge and inside the model call alone.  With the LAMMPS `Pair` time (rank average):
   Python side  = bridge - model          (array views, tensor conversion, copies back)
   wait         = max_rank(bridge) - mean_rank(bridge)   (the pair style's error check is a
@@ -36,7 +36,7 @@ executable liblammps is loaded before torch, so those calls would bind to the re
 routines (float64 models ~3x slower).  The plugin's loader prevents that: it opens
 libtorch_cpu.so with RTLD_DEEPBIND before Python imports torch (lammps_plugin/loader.cpp).
 Each LAMMPS row records where torch's dgemm_ call resolved on every rank (the bridge's timing
-file, gaunt_md/lammps/binding.py): the column `dgemm_` says `torch` or names the library.
+file, gaunt_md/lammps/diagnostics/blas_binding.py): the column `dgemm_` says `torch` or names the library.
 --no-deepbind turns the loader's fix off (GAUNT_MD_TORCH_DEEPBIND=0) to show the slow
 path; --preload-torch runs lmp with LD_PRELOAD=libtorch_cpu.so, the former work-around.
 
