@@ -16,7 +16,8 @@ Every profiler event's own (self) CPU time goes to a stage:
                 backward (the fused convolution marks its radial MLP and coupling parts).
 Stages: neighbour_list, spherical_harmonics, radial_basis (Bessel x cutoff), radial_mlp,
 interaction (Gaunt-coupled tensor product + scatter-sum over neighbours), many_body_product,
-linear_readout (embedding, channel-mixing linears, skip, readouts).
+linear_readout (the scopes embedding, linear_up, linear_out, linear_skip and readout: embedding,
+channel-mixing linears, skip, readouts).
 
     python benchmarks/profile_model.py                      # 3BPA and the 1k box, float64
     python benchmarks/profile_model.py --sizes 3bpa --reference   # the dense reference route
@@ -42,6 +43,8 @@ import common  # noqa: E402
 STAGES = ["neighbour_list", "spherical_harmonics", "radial_basis", "radial_mlp", "interaction",
           "many_body_product", "linear_readout", "other"]
 PREFIX = "gaunt_md."
+# the model's scopes that are reported together as one stage
+GROUPED = {scope: "linear_readout" for scope in ("embedding", "linear_up", "linear_out", "linear_skip", "readout")}
 DEFAULT = dict(channels=64, hidden_lmax=1, max_ell=3, correlation=3, num_interactions=2, r_max=5.0)
 
 
@@ -84,6 +87,7 @@ def graph_call(model, atoms, dtype):
 def _stage_of_scope(name: str) -> Optional[str]:
     if name.startswith(PREFIX):
         stage = name[len(PREFIX):]
+        stage = GROUPED.get(stage, stage)
         return stage if stage in STAGES else None
     return None
 
