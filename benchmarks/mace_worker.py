@@ -17,22 +17,20 @@ The request (JSON) names a task:
                            cuequivariance_torch SymmetricContraction that mace builds with a
                            cueq_config (inputs in its ir_mul layout, species as indices).
 "device" (default "cpu") puts module and inputs there.
-Prints one line: benchmarks.common.RESULT_TAG + JSON.  Never imports gaunt_md.
+Prints one line: benchmarks.harness.RESULT_TAG + JSON.  Never imports gaunt_md.
 """
 from __future__ import annotations
 
 import os
 import sys
 import time
-from pathlib import Path
 
 os.environ.setdefault("TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD", "1")  # e3nn 0.4.4 under torch >= 2.6
-sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
-import common  # noqa: E402  (benchmarks/common.py: no gaunt_md inside)
+import harness  # noqa: E402  (no gaunt_md inside)
 
 
 def natural_irreps(mul: int, lmax: int) -> str:
@@ -117,8 +115,8 @@ def model_task(req: dict) -> dict:
         return out["energy"], out["forces"]
 
     energy, forces = call()
-    timing = common.timed_with_memory(call, device, req["repeats"], req["min_sample"], req.get("warmup", 2),
-                                      req.get("budget"))
+    timing = harness.timed_with_memory(call, device, req["repeats"], req["min_sample"], req.get("warmup", 2),
+                                       req.get("budget"))
     return {
         "model": type(model).__name__, "params": params, "atoms": len(atoms),
         "edges": int(batch["edge_index"].shape[1]), "graph_s": graph_s, "timing": timing,
@@ -174,8 +172,8 @@ def symmetric_contraction_task(req: dict) -> dict:
         return torch.autograd.grad(sc(x, y), inputs, grad)
 
     calls = {"forward": forward, "forward+backward": forward_backward}
-    timings = {phase: common.timed_with_memory(calls[phase], device, req["repeats"], req["min_sample"],
-                                               req.get("warmup", 2), req.get("budget"))
+    timings = {phase: harness.timed_with_memory(calls[phase], device, req["repeats"], req["min_sample"],
+                                                req.get("warmup", 2), req.get("budget"))
                for phase in req["phases"]}
     return {"params": sum(p.numel() for p in weights), "build_s": build_s, "timings": timings,
             "threads": torch.get_num_threads(), "mace": _mace_version(), "device": str(device),
@@ -190,7 +188,7 @@ def _mace_version() -> str:
 def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     tasks = {"model": model_task, "symmetric_contraction": symmetric_contraction_task}
-    return common.serve_request(argv[0], lambda req: tasks[req["task"]](req))
+    return harness.serve_request(argv[0], lambda req: tasks[req["task"]](req))
 
 
 if __name__ == "__main__":

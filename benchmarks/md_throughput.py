@@ -38,12 +38,12 @@ import time
 from pathlib import Path
 from typing import Dict, List, Optional
 
+import numpy as np
+
+import harness  # before lammps.py, which takes benchmarks/ off sys.path
+
 HERE = Path(__file__).resolve().parent
-ROOT = HERE.parent
-sys.path.insert(0, str(ROOT))
-
-import numpy as np  # noqa: E402
-
+ROOT = harness.ROOT
 _spec = importlib.util.spec_from_file_location("gaunt_bench_lammps", HERE / "lammps.py")
 bench = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(bench)
@@ -140,32 +140,30 @@ def label(row: dict) -> str:
 
 
 def tables(mol_rows: List[dict], box_rows: List[dict], overhead: List[dict], cores: int) -> str:
-    out = ["3BPA (27 atoms), NVE, 0.5 fs:", "",
-           "| run | dtype | ms/step | steps/s | ns/day |", "|---|---|---|---|---|"]
-    for r in mol_rows:
-        out.append(f"| {label(r)} | {r['dtype']} | {r['time_per_step_s'] * 1e3:.1f} | {r['steps_per_s']:.2f} | "
-                   f"{r['ns_per_day']:.3f} |")
+    out = ["3BPA (27 atoms), NVE, 0.5 fs:", "", harness.markdown_table(
+        ["run", "dtype", "ms/step", "steps/s", "ns/day"],
+        [[label(r), r["dtype"], f"{r['time_per_step_s'] * 1e3:.1f}", f"{r['steps_per_s']:.2f}", f"{r['ns_per_day']:.3f}"]
+         for r in mol_rows])]
     if box_rows:
         n = box_rows[0]["atoms"]
-        out += ["", f"Periodic box, {n} atoms:", "",
-                "| run | dtype | s/step | atom-steps/s | speed-up vs LAMMPS 1 rank | graph nodes/rank |",
-                "|---|---|---|---|---|---|"]
         ref = next((r for r in box_rows if r["engine"] == "lammps" and r["ranks"] == 1), None)
+        cells = []
         for r in box_rows:
             speed = f"{ref['time_per_step_s'] / r['time_per_step_s']:.2f}" if ref and r["engine"] == "lammps" else ""
             nodes = (r.get("bridge") or {}).get("nodes_per_rank")
             oversub = " (oversubscribed)" if r["ranks"] * r["threads"] > cores else ""
-            out.append(f"| {label(r)}{oversub} | {r['dtype']} | {r['time_per_step_s']:.2f} | {r['atom_steps_per_s']:.0f} | "
-                       f"{speed} | {'' if nodes is None else format(nodes, '.0f')} |")
+            cells.append([f"{label(r)}{oversub}", r["dtype"], f"{r['time_per_step_s']:.2f}", f"{r['atom_steps_per_s']:.0f}",
+                          speed, "" if nodes is None else format(nodes, ".0f")])
+        out += ["", f"Periodic box, {n} atoms:", "", harness.markdown_table(
+            ["run", "dtype", "s/step", "atom-steps/s", "speed-up vs LAMMPS 1 rank", "graph nodes/rank"], cells)]
     if overhead:
         out += ["", f"GauntCalculator overhead on 3BPA (median ms per call, {overhead[0]['calls']} calls each):", "",
-                "| dtype | calc.get_forces | raw TorchScript call | overhead (median of pairs) | "
-                "overhead (min - min) | input preparation (neighbour list, tensors) |",
-                "|---|---|---|---|---|---|"]
-        for o in overhead:
-            out.append(f"| {o['dtype']} | {o['calculator_ms']:.2f} | {o['raw_model_ms']:.2f} | "
-                       f"{o['overhead_ms']:.2f} ms ({o['overhead_pct']:.1f}%) | {o['overhead_of_minima_ms']:.2f} ms | "
-                       f"{o['inputs_ms']:.2f} ms |")
+                harness.markdown_table(
+                    ["dtype", "calc.get_forces", "raw TorchScript call", "overhead (median of pairs)",
+                     "overhead (min - min)", "input preparation (neighbour list, tensors)"],
+                    [[o["dtype"], f"{o['calculator_ms']:.2f}", f"{o['raw_model_ms']:.2f}",
+                      f"{o['overhead_ms']:.2f} ms ({o['overhead_pct']:.1f}%)", f"{o['overhead_of_minima_ms']:.2f} ms",
+                      f"{o['inputs_ms']:.2f} ms"] for o in overhead])]
     return "\n".join(out)
 
 
@@ -207,8 +205,7 @@ def plot(mol_rows, box_rows, overhead, path: Path, title: str) -> None:
         axes[2].legend(fontsize=8)
     fig.suptitle(title, fontsize=10)
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    harness.save_figure(fig, path)
 
 
 # --- driver -------------------------------------------------------------------------------

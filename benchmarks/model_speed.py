@@ -18,7 +18,7 @@ set during the timed calls above the resident set just before them (after warm-u
 allocator's free pages returned), in MB.
 
 Systems: the 27-atom 3BPA molecule (open boundaries) and periodic boxes of randomly packed 3BPA
-molecules at 1 g/cm^3 (benchmarks/common.py: a 999-atom box repeated).  A model stops at the
+molecules at 1 g/cm^3 (benchmarks/harness: a 999-atom box repeated).  A model stops at the
 first size where one call takes longer than --max-call seconds, fails or would need more than
 --mem-limit GB (extrapolated linearly from the last two boxes; a watchdog also stops a worker
 whose resident set passes --mem-limit).
@@ -50,12 +50,7 @@ import time
 from pathlib import Path
 from typing import Dict, List, Optional
 
-HERE = Path(__file__).resolve().parent
-ROOT = HERE.parent
-sys.path.insert(0, str(HERE))
-sys.path.insert(0, str(ROOT))
-
-import common  # noqa: E402
+import harness
 
 HYPER = dict(
     channels=64, hidden_lmax=1, max_ell=3, correlation=3, num_interactions=2, r_max=5.0, num_bessel=8,
@@ -114,8 +109,8 @@ def gaunt_worker(req: dict) -> dict:
         return out["energy"], out["forces"]
 
     energy, forces = call()
-    timing = common.timed_with_memory(call, device, req["repeats"], req["min_sample"],
-                                      req.get("warmup", 2), req.get("budget"))
+    timing = harness.timed_with_memory(call, device, req["repeats"], req["min_sample"],
+                                       req.get("warmup", 2), req.get("budget"))
     from gaunt_md.ops import autotune_choices
     return {
         "model": "GauntMACE" + (" (TorchScript)" if req.get("script") else ""), "params": params,
@@ -139,12 +134,12 @@ def mean_neighbours(path: Path, r_max: float) -> tuple:
 def run_one(model: str, req: dict, mace: Optional[tuple], timeout: float, max_rss_gb: float) -> dict:
     """One measurement in a fresh worker; `mace` = (interpreter, environment) of the MACE workers."""
     if model.startswith("mace"):
-        cmd = [mace[0], str(HERE / "mace_worker.py")]
+        cmd = [mace[0], str(harness.ROOT / "benchmarks" / "mace_worker.py")]
         env = mace[1]
         if model == "mace-cueq":
             req = dict(req, cueq=True)
     else:
-        cmd = [sys.executable, str(Path(__file__).resolve()), "--worker"]
+        cmd = harness.worker_command(__file__)
         env = dict(os.environ)
         if model == "gaunt-script":
             req = dict(req, script=True)
@@ -154,7 +149,7 @@ def run_one(model: str, req: dict, mace: Optional[tuple], timeout: float, max_rs
             req = dict(req, product_basis="factors")
         if model in ("gaunt", "gaunt-factors-torch"):
             env.update(GAUNT_MD_FACTOR_PRODUCTS="torch", GAUNT_MD_CONV="torch")
-    return common.run_worker(cmd, req, env=env, timeout=timeout, max_rss_gb=max_rss_gb)
+    return harness.run_worker(cmd, req, env=env, timeout=timeout, max_rss_gb=max_rss_gb)
 
 
 def fmt_mb(value) -> str:
@@ -181,24 +176,25 @@ def print_table(rows: List[dict], models: List[str], min_cores: float = 0.0, dev
     for m in models[1:]:
         head += [f"{m}/{models[0]}"]
     head += [f"{m} MB" for m in models] + ["graph ms (g/m)"]
-    lines = [" | ".join(head), " | ".join("---" for _ in head)]
+    body = []
     for r in rows:
         cells = [r["system"], str(r["atoms"]), str(r["edges"]), r["dtype"]]
         for m in models:
             res = r["results"].get(m, {})
             t = res.get("timing")
             star = "*" if t and t.get("cores_used", 9) < min_cores else ""
-            cells += [common.fmt_ms(t["median"]) + star if t else ("error" if "error" in res else
+            cells += [harness.fmt_ms(t["median"]) + star if t else ("error" if "error" in res else
                                                                      res.get("skipped", "-")[:24]),
-                      common.fmt_ms(t["min"]) if t else "-"]
+                      harness.fmt_ms(t["min"]) if t else "-"]
         base = r["results"].get(models[0], {}).get("timing")
         for m in models[1:]:
             t = r["results"].get(m, {}).get("timing")
             cells.append(f"{t['median'] / base['median']:.2f}" if t and base else "-")
-        cells += [fmt_mb(common.memory_mb(r["results"].get(m, {}).get("timing"), device)) for m in models]
-        graph = [common.fmt_ms(r["results"].get(m, {}).get("graph_s")) for m in models]
+        cells += [fmt_mb(harness.memory_mb(r["results"].get(m, {}).get("timing"), device)) for m in models]
+        graph = [harness.fmt_ms(r["results"].get(m, {}).get("graph_s")) for m in models]
         cells.append("/".join(graph))
-        lines.append(" | ".join(cells))
+        body.append(cells)
+    lines = [harness.markdown_table(head, body)]
     errors = {(m, r["results"][m]["error"]) for r in rows for m in models if "error" in r["results"].get(m, {})}
     lines += [f"\n{m} error: {e}" for m, e in sorted(errors)]
     text = "\n".join(lines)
@@ -215,7 +211,7 @@ def plot(rows: List[dict], models: List[str], path: Path, subtitle: str, device:
     fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
     for dtype in dtypes:
         for m, marker in zip(models, "osd^vP"):
-            pts = [(r["atoms"], r["results"][m]["timing"]["median"], common.memory_mb(r["results"][m]["timing"], device))
+            pts = [(r["atoms"], r["results"][m]["timing"]["median"], harness.memory_mb(r["results"][m]["timing"], device))
                    for r in rows if r["dtype"] == dtype and "timing" in r["results"].get(m, {})]
             if not pts:
                 continue
@@ -229,7 +225,7 @@ def plot(rows: List[dict], models: List[str], path: Path, subtitle: str, device:
                        else "peak memory of a call above baseline, MB")
     for ax in axes:
         ax.set_xlabel("atoms")
-    common.finish_figure(fig, path, subtitle, axes)
+    harness.finish_figure(fig, path, subtitle, axes)
 
 
 def save(args, rows: List[dict], params: Dict[str, int], subtitle: str, table: str = "") -> str:
@@ -237,15 +233,16 @@ def save(args, rows: List[dict], params: Dict[str, int], subtitle: str, table: s
     stem = ("model_speed" + ("_cuda" if args.device == "cuda" else "") + ("_quick" if args.quick else "")
             + (f"_{args.tag}" if args.tag else ""))
     (args.out_dir / f"{stem}.json").write_text(json.dumps(
-        {"config": vars(args) | {"hyper": HYPER, "subtitle": subtitle, "git": common.git_state()}, "parameters": params, "rows": rows,
+        {"config": vars(args) | {"hyper": HYPER, "subtitle": subtitle, "git": harness.git_state()}, "parameters": params, "rows": rows,
          "table": table}, indent=1, default=str))
     return stem
 
 
 def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    if argv[:1] == ["--worker"]:
-        return common.serve_request(argv[1], gaunt_worker)
+    served = harness.worker_main(argv, gaunt_worker)
+    if served is not None:
+        return served
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
     parser.add_argument("--quick", action="store_true", help="3BPA and a 1k box, fewer repeats")
@@ -260,7 +257,7 @@ def main(argv=None) -> int:
                                               "(which is then not created)")
     parser.add_argument("--mace-pythonpath", help="folder put first on PYTHONPATH of the MACE workers only "
                                                   "(mace-torch + e3nn 0.4.4 installed with pip --target)")
-    parser.add_argument("--out-dir", type=Path, default=common.RESULTS, help="where the JSON and PNG go "
+    parser.add_argument("--out-dir", type=Path, default=harness.RESULTS, help="where the JSON and PNG go "
                                                                              "(default benchmarks/results)")
     parser.add_argument("--time-limit", type=float, help="s: start no new measurement after this long "
                                                          "(the rest are reported as skipped)")
@@ -283,7 +280,7 @@ def main(argv=None) -> int:
                                                                        "(mace_run_train's default is False)")
     parser.add_argument("--tag", default="", help="suffix of the output files")
     args = parser.parse_args(argv)
-    common.interrupt_once()
+    harness.interrupt_once()
     defaults = QUICK if args.quick else FULL
     for key, value in defaults.items():
         if getattr(args, key, None) is None:
@@ -291,14 +288,14 @@ def main(argv=None) -> int:
 
     mace = None
     if any(m.startswith("mace") for m in args.models):
-        mace = common.mace_python_env(args.mace_python, args.mace_pythonpath)
+        mace = harness.mace_python_env(args.mace_python, args.mace_pythonpath)
 
     import torch
     if args.device == "cuda" and not torch.cuda.is_available():
         parser.error("--device cuda: torch.cuda.is_available() is False")
     if args.min_cores is None:
         args.min_cores = 0.0 if args.device == "cuda" else 0.75 * (args.threads or torch.get_num_threads())
-    subtitle = (f"{common.device_label(args.device)}, torch {torch.__version__}; "
+    subtitle = (f"{harness.device_label(args.device)}, torch {torch.__version__}; "
                 f"64x0e+64x1o, max_ell 3, correlation 3, 2 layers, r_max 5")
     print(f"Gaunt-MACE vs mace-torch MACE, energy + forces -- {subtitle}", flush=True)
     rows: List[dict] = []
@@ -310,11 +307,11 @@ def main(argv=None) -> int:
     try:
         for dtype in args.dtypes:
             for size in args.sizes:
-                path = common.structure_path(size)
+                path = harness.structure_path(size)
                 n_atoms, n_edges, avg = mean_neighbours(path, HYPER["r_max"])
                 hyper = dict(HYPER, avg_num_neighbors=avg, reduced_cg=args.mace_reduced_cg)
                 system = "3BPA molecule" if size == "3bpa" else "3BPA liquid box"
-                row = {"system": system, "structure": str(path.relative_to(ROOT)), "atoms": n_atoms, "edges": n_edges,
+                row = {"system": system, "structure": str(path.relative_to(harness.ROOT)), "atoms": n_atoms, "edges": n_edges,
                        "dtype": dtype, "results": {}}
                 for model in args.models:
                     key = (model, dtype)
@@ -349,7 +346,7 @@ def main(argv=None) -> int:
                     t = res["timing"]
                     if res["edges"] != n_edges:
                         print(f"  note: {model} built {res['edges']} edges, Gaunt's list has {n_edges}")
-                    peak = common.memory_mb(t, args.device)
+                    peak = harness.memory_mb(t, args.device)
                     if args.device == "cuda":  # the limit is then on the GPU memory of a call
                         if peak is not None and n_atoms >= 500:
                             memory.setdefault(key, []).append((n_atoms, peak / 1024))
@@ -357,9 +354,9 @@ def main(argv=None) -> int:
                         memory.setdefault(key, []).append((n_atoms, (peak + t["rss_before_mb"]) / 1024))
                     if t["median"] > args.max_call:
                         stopped[key] = f"call > {args.max_call:g} s"
-                    print(f"  {model:5s} {dtype} {n_atoms:6d} atoms {n_edges:8d} edges: median {common.fmt_ms(t['median'])} ms"
-                          f" min {common.fmt_ms(t['min'])} ms, peak +{fmt_mb(peak)} MB, graph "
-                          f"{common.fmt_ms(res['graph_s'])} ms, {t['cores_used']:.1f} cores busy, load "
+                    print(f"  {model:5s} {dtype} {n_atoms:6d} atoms {n_edges:8d} edges: median {harness.fmt_ms(t['median'])} ms"
+                          f" min {harness.fmt_ms(t['min'])} ms, peak +{fmt_mb(peak)} MB, graph "
+                          f"{harness.fmt_ms(res['graph_s'])} ms, {t['cores_used']:.1f} cores busy, load "
                           f"{t['load_before']:.1f}->{t['load_after']:.1f}  [{time.time() - t_start:.0f} s]", flush=True)
                 rows.append(row)
                 cueq, e3nn = row["results"].get("mace-cueq", {}), row["results"].get("mace", {})

@@ -3,7 +3,7 @@
 Model: the default Gaunt-MACE (channels 64, hidden_lmax 1, max_ell 3, correlation 3, 2
 interactions, r_max 5, radial MLP [64, 64, 64]), untrained, weights frozen as in the calculators,
 float64 unless --dtype.  Systems: the 27-atom 3BPA molecule and a ~1k-atom periodic box of
-3BPA molecules at 1 g/cm^3 (benchmarks/common.py).
+3BPA molecules at 1 g/cm^3 (benchmarks/harness).
 
 The model marks its stages with torch.profiler.record_function scopes named gaunt_md.* (they
 survive torch.jit.script: --script profiles the TorchScript model).  Each profiled call is the
@@ -16,7 +16,8 @@ Every profiler event's own (self) CPU time goes to a stage:
                 backward (the fused convolution marks its radial MLP and coupling parts).
 Stages: neighbour_list, spherical_harmonics, radial_basis (Bessel x cutoff), radial_mlp,
 interaction (Gaunt-coupled tensor product + scatter-sum over neighbours), many_body_product,
-linear_readout (embedding, channel-mixing linears, skip, readouts).
+linear_readout (the scopes embedding, linear_up, linear_out, linear_skip and readout: embedding,
+channel-mixing linears, skip, readouts).
 
     python benchmarks/profile_model.py                      # 3BPA and the 1k box, float64
     python benchmarks/profile_model.py --sizes 3bpa --reference   # the dense reference route
@@ -30,18 +31,15 @@ import json
 import sys
 import time
 from collections import defaultdict
-from pathlib import Path
 from typing import Dict, List, Optional
 
-HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))
-sys.path.insert(0, str(HERE.parent))
-
-import common  # noqa: E402
+import harness
 
 STAGES = ["neighbour_list", "spherical_harmonics", "radial_basis", "radial_mlp", "interaction",
           "many_body_product", "linear_readout", "other"]
 PREFIX = "gaunt_md."
+# the model's scopes that are reported together as one stage
+GROUPED = {scope: "linear_readout" for scope in ("embedding", "linear_up", "linear_out", "linear_skip", "readout")}
 DEFAULT = dict(channels=64, hidden_lmax=1, max_ell=3, correlation=3, num_interactions=2, r_max=5.0)
 
 
@@ -84,6 +82,7 @@ def graph_call(model, atoms, dtype):
 def _stage_of_scope(name: str) -> Optional[str]:
     if name.startswith(PREFIX):
         stage = name[len(PREFIX):]
+        stage = GROUPED.get(stage, stage)
         return stage if stage in STAGES else None
     return None
 
@@ -141,9 +140,9 @@ def profile_one(size: str, dtype_name: str, reference: bool, script: bool, repea
     from torch.profiler import ProfilerActivity, profile
     from gaunt_md.data import neighbour_list
 
-    torch.set_num_threads(threads)
+    harness.set_threads(threads)
     dtype = getattr(torch, dtype_name)
-    atoms = read(common.structure_path(size))
+    atoms = read(harness.structure_path(size))
     edge_index, _ = neighbour_list(atoms.positions, atoms.cell.array, atoms.pbc, 5.0)
     avg = edge_index.shape[1] / len(atoms)
     model = build(dtype, avg, reference, script, product_basis)
@@ -179,18 +178,15 @@ def order(stages: List[str]) -> List[str]:
 def table(results: List[dict]) -> str:
     stages = order(sorted({k for r in results for k in r["stages_ms"]}))
     head = ["stage"] + [f"{r['atoms']} atoms ms" for r in results] + [f"{r['atoms']} atoms %" for r in results]
-    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
-    for s in stages:
-        row = [s] + [f"{r['stages_ms'].get(s, 0.0):.1f}" for r in results] + \
-              [f"{r['stages_percent'].get(s, 0.0):.1f}" for r in results]
-        lines.append("| " + " | ".join(row) + " |")
+    rows = [[s] + [f"{r['stages_ms'].get(s, 0.0):.1f}" for r in results]
+            + [f"{r['stages_percent'].get(s, 0.0):.1f}" for r in results] for s in stages]
     fwd = [sum(v for k, v in r["stages_ms"].items() if not k.startswith("backward")) for r in results]
     bwd = [sum(v for k, v in r["stages_ms"].items() if k.startswith("backward")) for r in results]
-    lines.append("| forward total | " + " | ".join(f"{v:.1f}" for v in fwd) + " |" + " |" * len(results))
-    lines.append("| backward total | " + " | ".join(f"{v:.1f}" for v in bwd) + " |" + " |" * len(results))
-    lines.append("| wall ms per call (unprofiled) | " + " | ".join(f"{r['wall_ms_unprofiled']:.1f}" for r in results)
-                 + " |" + " |" * len(results))
-    return "\n".join(lines)
+    no_percent = [""] * len(results)
+    rows.append(["forward total"] + [f"{v:.1f}" for v in fwd] + no_percent)
+    rows.append(["backward total"] + [f"{v:.1f}" for v in bwd] + no_percent)
+    rows.append(["wall ms per call (unprofiled)"] + [f"{r['wall_ms_unprofiled']:.1f}" for r in results] + no_percent)
+    return harness.markdown_table(head, rows)
 
 
 def main(argv=None) -> int:
@@ -215,11 +211,8 @@ def main(argv=None) -> int:
         results.append(r)
     text = table(results)
     print(text)
-    common.RESULTS.mkdir(parents=True, exist_ok=True)
     tag = args.dtype + ("_factors" if args.product_basis == "factors" else "") + ("_reference" if args.reference else "") + ("_script" if args.script else "")
-    path = common.RESULTS / f"profile_{tag}.json"
-    path.write_text(json.dumps({"results": results, "table": text}, indent=1))
-    print(f"wrote {path.relative_to(common.ROOT)}")
+    harness.write_results(f"profile_{tag}.json", {"results": results, "table": text})
     return 0
 
 

@@ -26,14 +26,11 @@ from pathlib import Path
 import ase.io
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
+from harness import RESULTS  # first: it puts the gaunt_md of this checkout on sys.path
 from gaunt_md.label.run import label_file  # noqa: E402
 from gaunt_md.label.settings import LabelSettings  # noqa: E402
 
 DATA = Path("/work/shared/data/3bpa")
-RESULTS = ROOT / "benchmarks" / "results"
 GOAL_ENERGY_MEV = 5.0
 GOAL_FORCE_RMS_MEV = 10.0
 

@@ -5,7 +5,7 @@ interactions, r_max 5, radial MLP [64, 64, 64]; untrained, weights frozen; eager
   atoms        the 27-atom 3BPA molecule (open boundaries, shown but not fitted: 16.5 neighbours
                per atom instead of a liquid's 43) and periodic boxes of randomly packed 3BPA
                molecules at 1 g/cm^3 (4, 9 and 19 molecules packed directly, then the 999-atom
-               box of benchmarks/common.py repeated 1, 2, 4, 10 times); exponent of time ~ atoms^k
+               box of benchmarks/harness repeated 1, 2, 4, 10 times); exponent of time ~ atoms^k
                over the boxes
   hidden_lmax  0..3, degree of the hidden node features (edge harmonics stay at max_ell 3)
   max_ell      1..6, degree of the edge harmonics and A features (hidden_lmax 1)
@@ -17,7 +17,7 @@ interactions, r_max 5, radial MLP [64, 64, 64]; untrained, weights frozen; eager
 --product-basis factors runs every sweep with the shipped potential's product basis.
 The degree sweeps fit time ~ (L+1)^k (hidden_lmax starts at 0) on the 243-atom box, over all
 points and over L >= 2; the many-body op fits time ~ L^k over L >= 3.  Every point runs in a
-fresh worker process (benchmarks/common.py: run_worker); memory = peak resident set during the
+fresh worker process (benchmarks/harness: run_worker); memory = peak resident set during the
 timed calls above the resident set before them; '*' marks a point whose process kept fewer
 than 0.75 x threads cores busy (another job on the machine).
 
@@ -37,13 +37,9 @@ import time
 from pathlib import Path
 from typing import Dict, List
 
-HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))
-sys.path.insert(0, str(HERE.parent))
+import numpy as np
 
-import numpy as np  # noqa: E402
-
-import common  # noqa: E402
+import harness
 
 DEFAULT = dict(channels=64, hidden_lmax=1, max_ell=3, correlation=3, num_interactions=2, r_max=5.0)
 SWEEPS = ("atoms", "hidden_lmax", "max_ell", "correlation", "many_body")
@@ -61,14 +57,14 @@ def box(size):
     999-atom box."""
     from ase.io import read, write
     if str(size) == "3bpa":
-        return common.molecule()
+        return harness.molecule()
     size = int(size)
     if size >= 100:
-        return read(common.molecule_box(size))
-    path = common.STRUCTURES / f"3bpa_box_{27 * size}_packed_seed7.xyz"
+        return read(harness.molecule_box(size))
+    path = harness.STRUCTURES / f"3bpa_box_{27 * size}_packed_seed7.xyz"
     if not path.exists():
-        common.STRUCTURES.mkdir(parents=True, exist_ok=True)
-        write(path, common._random_packing(size, common.DENSITY, common.MIN_DISTANCE, seed=7), format="extxyz")
+        harness.STRUCTURES.mkdir(parents=True, exist_ok=True)
+        write(path, harness.random_packing(size, harness.DENSITY, harness.MIN_DISTANCE, seed=7), format="extxyz")
     return read(path)
 
 
@@ -99,8 +95,8 @@ def model_call(atoms, dtype, **overrides) -> tuple:
 
 def measure(call, req: dict) -> dict:
     import torch
-    out = common.timed_with_memory(call, torch.device("cpu"), req["repeats"], req["min_sample"], warmup=2,
-                                   budget=req["budget"])
+    out = harness.timed_with_memory(call, torch.device("cpu"), req["repeats"], req["min_sample"], warmup=2,
+                                    budget=req["budget"])
     return {"median_s": out["median"], "min_s": out["min"], "peak_extra_mb": out["peak_extra_mb"],
             "cores_used": out["cores_used"], "load_before": out["load_before"], "load_after": out["load_after"],
             "samples": len(out["samples"]), "calls_per_sample": out["calls_per_sample"]}
@@ -160,8 +156,8 @@ def worker(req: dict) -> dict:
 def point(cfg: dict, args, **req) -> dict:
     req = dict(req, dtype=args.dtype, threads=args.threads, repeats=cfg["repeats"], min_sample=cfg["min_sample"],
                budget=cfg["budget"])
-    return common.run_worker([sys.executable, str(Path(__file__).resolve()), "--worker"], req,
-                             timeout=args.timeout, max_rss_gb=args.mem_limit)
+    return harness.run_worker(harness.worker_command(__file__), req,
+                              timeout=args.timeout, max_rss_gb=args.mem_limit)
 
 
 def fit(xs: List[float], ys: List[float]) -> float:
@@ -257,20 +253,22 @@ def markdown(results: dict, dtype: str, threads: int) -> str:
              "process.", ""]
     if "atoms" in results:
         a = results["atoms"]
-        lines += ["| system | atoms | edges | ms per call | us per atom | MB | kB per atom |", "|---|---|---|---|---|---|---|"]
-        lines += [f"| {'box' if r['pbc'] else 'molecule'} | {r['atoms']} | {r['edges']} | "
-                  f"{common.fmt_ms(r['median_s'])} [{common.fmt_ms(r['min_s'])}]{star(r)} | "
-                  f"{r['median_s'] / r['atoms'] * 1e6:.0f} | {r['peak_extra_mb']:.0f} | "
-                  f"{r['peak_extra_mb'] / r['atoms'] * 1024:.0f} |" for r in a["rows"]]
+        lines.append(harness.markdown_table(
+            ["system", "atoms", "edges", "ms per call", "us per atom", "MB", "kB per atom"],
+            [["box" if r["pbc"] else "molecule", r["atoms"], r["edges"],
+              f"{harness.fmt_ms(r['median_s'])} [{harness.fmt_ms(r['min_s'])}]{star(r)}",
+              f"{r['median_s'] / r['atoms'] * 1e6:.0f}", f"{r['peak_extra_mb']:.0f}",
+              f"{r['peak_extra_mb'] / r['atoms'] * 1024:.0f}"] for r in a["rows"]]))
         lines += ["", f"{a['fit_over']}: time ~ atoms^{a['time_exponent']:.2f}, "
                       f"memory ~ atoms^{a['memory_exponent']:.2f}", ""]
     for key in ("hidden_lmax", "max_ell", "correlation"):
         if key not in results or not results[key]["rows"]:
             continue
         s = results[key]
-        lines += [f"| {key} | ms per call | MB |", "|---|---|---|"]
-        lines += [f"| {r['value']} | {common.fmt_ms(r['median_s'])} [{common.fmt_ms(r['min_s'])}]{star(r)} | "
-                  f"{r['peak_extra_mb']:.0f} |" for r in s["rows"]]
+        lines.append(harness.markdown_table(
+            [key, "ms per call", "MB"],
+            [[r["value"], f"{harness.fmt_ms(r['median_s'])} [{harness.fmt_ms(r['min_s'])}]{star(r)}",
+              f"{r['peak_extra_mb']:.0f}"] for r in s["rows"]]))
         text = (f"{s['rows'][0]['atoms']}-atom box: time ~ ({s['variable']})^{s['time_exponent']:.2f}, "
                 f"memory ~ ({s['variable']})^{s['memory_exponent']:.2f}")
         if "time_exponent_high" in s:
@@ -279,12 +277,13 @@ def markdown(results: dict, dtype: str, threads: int) -> str:
         lines += ["", text, ""]
     if "many_body" in results and results["many_body"]["rows"]:
         s = results["many_body"]
-        lines += ["| L | forward ms | forward+backward ms | fwd+bwd MB | method (fwd/vjp) |", "|---|---|---|---|---|"]
-        lines += [f"| {r['L']} | {common.fmt_ms(r['forward_s'])}{star(r, 'forward_cores_used')} | "
-                  f"{common.fmt_ms(r['forward_backward_s'])}{star(r, 'forward_backward_cores_used')} | "
-                  f"{r['forward_backward_peak_extra_mb']:.0f} | "
-                  f"{r['methods'].get('many_body', r.get('method', '-'))}/{r['methods'].get('vjp', r.get('method', '-'))} |"
-                  for r in s["rows"]]
+        lines.append(harness.markdown_table(
+            ["L", "forward ms", "forward+backward ms", "fwd+bwd MB", "method (fwd/vjp)"],
+            [[r["L"], f"{harness.fmt_ms(r['forward_s'])}{star(r, 'forward_cores_used')}",
+              f"{harness.fmt_ms(r['forward_backward_s'])}{star(r, 'forward_backward_cores_used')}",
+              f"{r['forward_backward_peak_extra_mb']:.0f}",
+              f"{r['methods'].get('many_body', r.get('method', '-'))}/{r['methods'].get('vjp', r.get('method', '-'))}"]
+             for r in s["rows"]]))
         lines += ["", f"Gaunt many-body step alone ({s['nodes']} nodes x {s['channels']} channels, correlation "
                       f"{s['correlation']}, degree L in and out, method {s.get('method', 'auto')}): forward ~ L^{s['forward_exponent']:.2f}, "
                       f"forward+backward ~ L^{s['forward_backward_exponent']:.2f} (fit over L >= 3)", ""]
@@ -346,14 +345,14 @@ def plot(results: dict, path: Path, title: str) -> None:
         ax.grid(True, which="both", alpha=0.3)
     fig.suptitle(title, fontsize=10)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    harness.save_figure(fig, path, dpi=110)
 
 
 def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    if argv[:1] == ["--worker"]:
-        return common.serve_request(argv[1], worker)
+    served = harness.worker_main(argv, worker)
+    if served is not None:
+        return served
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--only", nargs="+", choices=SWEEPS, default=list(SWEEPS))
@@ -392,14 +391,14 @@ def main(argv=None) -> int:
             results[key] = runners[key]()
     text = markdown(results, args.dtype, threads)
     print(text)
-    common.RESULTS.mkdir(parents=True, exist_ok=True)
+    harness.RESULTS.mkdir(parents=True, exist_ok=True)
     stem = f"scaling_{args.dtype}" + ("_quick" if args.quick else "") + (f"_{args.tag}" if args.tag else "")
     meta = {"dtype": args.dtype, "threads": threads, "torch": torch.__version__, "quick": args.quick,
             "product_basis": args.product_basis,
-            "config": cfg, "git": common.git_state(), "seconds": time.perf_counter() - start}
-    (common.RESULTS / f"{stem}.json").write_text(json.dumps({"meta": meta, **results}, indent=1, default=str))
-    (common.RESULTS / f"{stem}.md").write_text(text + "\n")
-    plot(results, common.RESULTS / f"{stem}.png",
+            "config": cfg, "git": harness.git_state(), "seconds": time.perf_counter() - start}
+    (harness.RESULTS / f"{stem}.json").write_text(json.dumps({"meta": meta, **results}, indent=1, default=str))
+    (harness.RESULTS / f"{stem}.md").write_text(text + "\n")
+    plot(results, harness.RESULTS / f"{stem}.png",
          f"Gaunt-MACE scaling, energy+forces, {args.dtype}, {threads} threads (CPU), "
          f"{args.product_basis} product basis")
     print(f"wrote benchmarks/results/{stem}.json, .md, .png ({meta['seconds']:.0f} s)")

@@ -39,12 +39,7 @@ import time
 from pathlib import Path
 from typing import Dict, List, Optional
 
-HERE = Path(__file__).resolve().parent
-ROOT = HERE.parent
-sys.path.insert(0, str(HERE))
-sys.path.insert(0, str(ROOT))
-
-import common  # noqa: E402
+import harness
 
 FULL = dict(lmax=6, batch=512, repeats=5, min_sample=0.5, max_call=30.0, budget=20.0)
 QUICK = dict(lmax=3, batch=64, repeats=3, min_sample=0.1, max_call=5.0, budget=3.0)
@@ -77,8 +72,8 @@ def gaunt_worker(req: dict) -> dict:
                                    [x, weights], grad)
 
     calls = {"forward": forward, "forward+backward": forward_backward}
-    timings = {phase: common.timed_with_memory(calls[phase], device, req["repeats"], req["min_sample"],
-                                               req.get("warmup", 2), req.get("budget"))
+    timings = {phase: harness.timed_with_memory(calls[phase], device, req["repeats"], req["min_sample"],
+                                                req.get("warmup", 2), req.get("budget"))
                for phase in req["phases"]}
     return {"params": weights.numel(), "timings": timings, "threads": torch.get_num_threads(),
             "autotune": {str(k): v for k, v in autotune_choices().items()}}
@@ -110,17 +105,17 @@ def run_point(series: Series, lmax: int, req: dict, mace, args) -> Optional[dict
             for p in phases:
                 series.stopped[p] = f"not run above L={args.mace_lmax} (--mace-lmax)"
             return None
-        cmd, env = [mace[0], str(HERE / "mace_worker.py")], mace[1]
+        cmd, env = [mace[0], str(harness.ROOT / "benchmarks" / "mace_worker.py")], mace[1]
         req = dict(req, task="symmetric_contraction", cueq=series.name == "mace-cueq")
     else:
-        cmd, env = [sys.executable, str(Path(__file__).resolve()), "--worker"], dict(os.environ)
+        cmd, env = harness.worker_command(__file__), dict(os.environ)
         req = dict(req, method=series.name)
-    res = common.run_worker(cmd, dict(req, phases=phases), env=env, timeout=args.timeout, max_rss_gb=args.mem_limit)
+    res = harness.run_worker(cmd, dict(req, phases=phases), env=env, timeout=args.timeout, max_rss_gb=args.mem_limit)
     busy = [p for p, t in res.get("timings", {}).items() if t["cores_used"] < args.min_cores]
     if busy:
         # another job took cores from this process: measure those phases once more, keep the cleaner
-        again = common.run_worker(cmd, dict(req, phases=busy), env=env, timeout=args.timeout,
-                                  max_rss_gb=args.mem_limit)
+        again = harness.run_worker(cmd, dict(req, phases=busy), env=env, timeout=args.timeout,
+                                   max_rss_gb=args.mem_limit)
         for p, t in again.get("timings", {}).items():
             if t["cores_used"] > res["timings"][p]["cores_used"]:
                 res["timings"][p] = t
@@ -138,19 +133,20 @@ def table(series: List[Series], phase: str, points: List[int], min_cores: float 
     gaunt = [s for s in series if not is_mace(s.name)]
     maces = [s for s in series if is_mace(s.name)]
     head = ["L"] + [f"{s.name} ms" for s in series] + [f"{s.name} / best Gaunt" for s in maces]
-    lines = [" | ".join(head), " | ".join("---" for _ in head)]
+    body = []
     for l in points:
         cells = [str(l)]
         for s in series:
             t = s.times[phase].get(l)
             star = "*" if t and t.get("cores_used", 9) < min_cores else ""
-            cells.append(f"{common.fmt_ms(t['median'])}{star} [{common.fmt_ms(t['min'])}]" if t else "-")
+            cells.append(f"{harness.fmt_ms(t['median'])}{star} [{harness.fmt_ms(t['min'])}]" if t else "-")
         best = min((s.times[phase][l]["median"] for s in gaunt if l in s.times[phase]), default=None)
         for mace in maces:
             m = mace.times[phase].get(l)
             cells.append(f"{m['median'] / best:.2g}x" if best and m else "-")
-        lines.append(" | ".join(cells))
-    exps = ", ".join(f"{s.name} {common.exponent(s.times[phase], FIT_FROM):.2f}" for s in series)
+        body.append(cells)
+    lines = [harness.markdown_table(head, body)]
+    exps = ", ".join(f"{s.name} {harness.exponent(s.times[phase], FIT_FROM):.2f}" for s in series)
     lines.append(f"\nscaling exponent in L (log-log fit of the median over L >= {FIT_FROM}): {exps}")
     return "\n".join(lines)
 
@@ -166,7 +162,7 @@ def plot(series: List[Series], path: Path, subtitle: str) -> None:
         for s in series:
             ls = sorted(s.times[phase])
             if ls:
-                slope = common.exponent(s.times[phase], FIT_FROM)
+                slope = harness.exponent(s.times[phase], FIT_FROM)
                 label = s.name + ("" if math.isnan(slope) else f" (~L^{slope:.1f})")
                 ax.loglog(ls, [s.times[phase][l]["median"] * 1e3 for l in ls], "--" if is_mace(s.name) else "-",
                           marker="o", label=label)
@@ -178,13 +174,14 @@ def plot(series: List[Series], path: Path, subtitle: str) -> None:
         ax.set_title(phase, fontsize=10)
         ax.set_xlabel("L (input and output degree)")
         ax.set_ylabel("ms per call (median)")
-    common.finish_figure(fig, path, subtitle, axes)
+    harness.finish_figure(fig, path, subtitle, axes)
 
 
 def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    if argv[:1] == ["--worker"]:
-        return common.serve_request(argv[1], gaunt_worker)
+    served = harness.worker_main(argv, gaunt_worker)
+    if served is not None:
+        return served
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
     parser.add_argument("--quick", action="store_true", help="L <= 3, 64 nodes")
@@ -217,21 +214,21 @@ def main(argv=None) -> int:
     parser.add_argument("--no-mace", action="store_true", help="Gaunt routes only")
     parser.add_argument("--mace-python", help="interpreter for the MACE workers instead of benchmarks/.mace-venv")
     parser.add_argument("--mace-pythonpath", help="folder put first on PYTHONPATH of the MACE workers only")
-    parser.add_argument("--out-dir", type=Path, default=common.RESULTS, help="where the JSON and PNG go")
+    parser.add_argument("--out-dir", type=Path, default=harness.RESULTS, help="where the JSON and PNG go")
     parser.add_argument("--time-limit", type=float, help="s: start no new point after this long")
     args = parser.parse_args(argv)
-    common.interrupt_once()
+    harness.interrupt_once()
     for key, value in (QUICK if args.quick else FULL).items():
         if getattr(args, key, None) is None:
             setattr(args, key, value)
 
-    mace = None if args.no_mace else common.mace_python_env(args.mace_python, args.mace_pythonpath)
+    mace = None if args.no_mace else harness.mace_python_env(args.mace_python, args.mace_pythonpath)
     import torch
     if args.device == "cuda" and not torch.cuda.is_available():
         parser.error("--device cuda: torch.cuda.is_available() is False")
     if args.min_cores is None:
         args.min_cores = 0.0 if args.device == "cuda" else 0.75 * (args.threads or torch.get_num_threads())
-    subtitle = (f"{common.device_label(args.device)}, {args.dtype}, {args.batch} nodes, {args.channels} channels, "
+    subtitle = (f"{harness.device_label(args.device)}, {args.dtype}, {args.batch} nodes, {args.channels} channels, "
                 f"{args.elements} elements, correlation {args.correlation}, torch {torch.__version__}")
     print(f"Many-body product vs SymmetricContraction -- {subtitle}", flush=True)
     mace_names = [] if args.no_mace else ["mace"] + (["mace-cueq"] if args.cueq else [])
@@ -251,8 +248,8 @@ def main(argv=None) -> int:
                 extra = f", basis built in {res['build_s']:.0f} s" if "build_s" in res else ""
                 for phase, t in res["timings"].items():
                     s.times[phase][lmax] = t
-                    mb = common.memory_mb(t, args.device)
-                    print(f"  L={lmax} {phase:16s} {s.name:7s} {common.fmt_ms(t['median']):>8} ms"
+                    mb = harness.memory_mb(t, args.device)
+                    print(f"  L={lmax} {phase:16s} {s.name:7s} {harness.fmt_ms(t['median']):>8} ms"
                           f" (+{mb if mb is not None else float('nan'):.0f} MB{extra})  [{time.time() - t0:.0f} s]",
                           flush=True)
         if not args.no_model_point:
@@ -278,7 +275,7 @@ def main(argv=None) -> int:
     ) + " (L = 1, 2, ...)")
     if model_point:
         lines = ["\nthe model's shape, L = 3 -> Lout = 1: median ms " + ", ".join(
-            f"{name}: " + " / ".join(f"{common.fmt_ms(v[p]['median'])}" for p in PHASES if p in v)
+            f"{name}: " + " / ".join(f"{harness.fmt_ms(v[p]['median'])}" for p in PHASES if p in v)
             for name, v in model_point.items()) + " (forward / forward+backward)"]
         for name in mace_names:
             if name in model_point and "auto" in model_point:
@@ -292,7 +289,7 @@ def main(argv=None) -> int:
     stem = (f"symmetric_contraction_{args.dtype}" + ("_cuda" if args.device == "cuda" else "")
             + ("_quick" if args.quick else "") + (f"_{args.tag}" if args.tag else ""))
     (args.out_dir / f"{stem}.json").write_text(json.dumps({
-        "config": vars(args) | {"subtitle": subtitle, "git": common.git_state()},
+        "config": vars(args) | {"subtitle": subtitle, "git": harness.git_state()},
         "series": {s.name: {"times": s.times, "params": s.params, "stopped": s.stopped} for s in series},
         "model_point": model_point, "report": report}, indent=1, default=str))
     plot(series, args.out_dir / f"{stem}.png", subtitle)

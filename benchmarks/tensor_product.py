@@ -32,16 +32,11 @@ from typing import Callable, Dict, List, Optional
 import torch
 from e3nn import o3
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "benchmarks"))
-
-import common  # noqa: E402  (benchmarks/common.py: timing helpers shared by the benchmarks)
-from common import forward_backward, measure  # noqa: E402
+import harness  # first: it puts this checkout's gaunt_md on sys.path
+from harness import RESULTS, forward_backward, measure
 from gaunt_md.ops import gaunt_product, many_body_product, triton_usable  # noqa: E402
 from gaunt_md.so3 import sh_dim  # noqa: E402
 
-RESULTS = ROOT / "benchmarks" / "results"
 FULL = dict(lmax=10, batch=256, channels=[1, 128], repeats=7, min_sample=0.02, max_call=2.0, mb_lmax=6)
 QUICK = dict(lmax=6, batch=32, channels=[1, 16], repeats=3, min_sample=0.005, max_call=0.5, mb_lmax=4)
 FIT_FROM = 3  # scaling exponents are fitted over L >= FIT_FROM
@@ -207,7 +202,7 @@ def many_body_series(args, device, dtype, channels: int, methods: List[str]) -> 
 # --- reporting ----------------------------------------------------------------------------
 
 def exponent(times: Dict[int, dict]) -> float:
-    return common.exponent(times, FIT_FROM)
+    return harness.exponent(times, FIT_FROM)
 
 
 def crossover(fast: Dict[int, dict], slow: Dict[int, dict]) -> str:
@@ -281,7 +276,7 @@ def plot(panels: List[tuple], path: Path, subtitle: str) -> None:
             ax.set_title(f"{title}: {phase}", fontsize=10)
             ax.set_xlabel("L")
             ax.set_ylabel("ms per call (median)")
-    common.finish_figure(fig, path, subtitle, list(axes.flat), fontsize=10)
+    harness.finish_figure(fig, path, subtitle, list(axes.flat), fontsize=10)
 
 
 def main(argv=None) -> None:
@@ -307,8 +302,7 @@ def main(argv=None) -> None:
             setattr(args, key, value)
     if args.lmax > 12:
         parser.error("--lmax above 12 is beyond e3nn's spherical harmonics")
-    if args.threads:
-        torch.set_num_threads(args.threads)
+    harness.set_threads(args.threads)
     warnings.filterwarnings("ignore", category=UserWarning)
 
     device, dtype = torch.device(args.device), getattr(torch, args.dtype)

@@ -20,7 +20,7 @@ import time
 
 import torch
 
-import common
+import harness
 from profile_model import build  # the same model, eager, weights frozen
 
 
@@ -28,7 +28,7 @@ def inputs(size: str):
     from ase.io import read
 
     from gaunt_md.data import SpeciesTable, graph_from_atoms
-    atoms = read(common.structure_path(size))
+    atoms = read(harness.structure_path(size))
     g = graph_from_atoms(atoms, SpeciesTable([1, 6, 7, 8]), 5.0)
     args = (g.positions, g.species, g.edge_index, g.shifts, torch.zeros(len(atoms), dtype=torch.long),
             g.cell.reshape(1, 3, 3), 1, True, False, False)
@@ -36,15 +36,11 @@ def inputs(size: str):
 
 
 def timed(fn, repeats: int) -> dict:
+    """The first call (compilation included), then `repeats` calls."""
     start = time.perf_counter()
     out = fn()
     first = time.perf_counter() - start
-    samples = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        samples.append(time.perf_counter() - start)
-    samples.sort()
+    samples = sorted(harness.call_times(fn, torch.device("cpu"), repeats))
     return {"first_s": first, "median_ms": samples[len(samples) // 2] * 1e3, "min_ms": samples[0] * 1e3, "out": out}
 
 
@@ -72,10 +68,8 @@ def main(argv=None) -> int:
             print(f"{size} ({atoms} atoms) {basis}: eager {eager['median_ms']:.1f} [{eager['min_ms']:.1f}] ms, "
                   f"compiled {comp['median_ms']:.1f} [{comp['min_ms']:.1f}] ms ({row['speed-up']:.2f}x; "
                   f"compilation {comp['first_s']:.0f} s), max |dF| {diff:.1e} eV/A", flush=True)
-    common.RESULTS.mkdir(parents=True, exist_ok=True)
-    path = common.RESULTS / "torch_compile.json"
-    path.write_text(json.dumps({"git": common.git_state(), "threads": torch.get_num_threads(), "rows": rows}, indent=1))
-    print(f"wrote {path.relative_to(common.ROOT)}")
+    harness.write_results("torch_compile.json", {"git": harness.git_state(), "threads": torch.get_num_threads(),
+                                                 "rows": rows})
     return 0
 
 

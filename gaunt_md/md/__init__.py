@@ -3,8 +3,10 @@ configurations (criteria after Fu et al. 2022).  See README.md in this folder.""
 from .connectivity import Connectivity
 from .criteria import Criteria, Failure, StabilityMonitor, first_failure
 from .engines import Engine, EngineUnavailable, MDSettings, get_engine
-from .protocol import ProtocolConfig, run_one, run_protocol
+from .config import ProtocolConfig
+from .protocol import run_protocol
 from .record import RunRecord
+from .run import run_one
 
 __all__ = [
     "Connectivity", "Criteria", "Engine", "EngineUnavailable", "Failure", "MDSettings", "ProtocolConfig",

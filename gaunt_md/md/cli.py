@@ -7,9 +7,9 @@ import os
 import sys
 from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+# relative to the working directory: the repository's shipped potential when run from its root
 DEFAULT_MODEL = "potentials/gaunt_mace_3bpa.pt"
-DEFAULT_START = "examples/data/3bpa_start.xyz"
+DEFAULT_START = "the shipped 3BPA molecule, package data gaunt_md/md/data/3bpa_start.xyz"
 DEFAULT_TEMPERATURES = (300.0, 600.0, 1200.0)
 QUICK = {"runs": 2, "time_ps": 0.5}      # the plain run: a few minutes on 2 CPU cores
 FULL = {"runs": 10, "time_ps": 100.0}    # --full
@@ -21,7 +21,7 @@ PROTOCOL = f"""\
 protocol (criteria after Fu et al. 2022, "Forces are not enough"):
   For each temperature (default 300, 600, 1200 K), --runs independent runs, each with its own seed
   and Maxwell-Boltzmann starting velocities (no centre-of-mass motion or rotation), from the shipped
-  optimised molecule ({DEFAULT_START}) or from frames evenly spaced through --data.
+  optimised molecule (gaunt_md/md/data/3bpa_start.xyz) or from frames evenly spaced through --data.
   Dynamics: Langevin NVT (ase.md.langevin, friction --friction, default 0.01 /fs) or velocity-Verlet
   NVE (--ensemble nve, which also reports the total-energy drift in meV/atom/ps), time step 0.5 fs.
   Bonds are those of the starting geometry (distance < 1.2 x the sum of covalent radii, ase
@@ -39,12 +39,14 @@ output (in --out): summary.json (numbers per temperature and per run), report.md
   trajectories/T<T>K_run<i>.extxyz (every --traj-every steps, plus the last/failing step)."""
 
 
-def _repo_path(value: str) -> Path:
-    """A default path: relative to the working directory if there, else to the repository."""
+def _model_path(value: str) -> Path:
+    """--model as a path; the default one must exist in the working directory."""
     path = Path(value)
-    if path.is_absolute() or path.exists():
-        return path
-    return REPO_ROOT / path
+    if value == DEFAULT_MODEL and not path.exists():
+        raise FileNotFoundError(
+            f"--model: no {DEFAULT_MODEL} in {Path.cwd()} (the default is relative to the working directory: "
+            "run from the repository root, where the shipped potential lives, or pass --model)")
+    return path
 
 
 def _temperatures(text: str):
@@ -59,7 +61,8 @@ def _temperatures(text: str):
 
 def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     a = parser.add_argument
-    a("--model", default=DEFAULT_MODEL, help=f"exported model file (default {DEFAULT_MODEL})")
+    a("--model", default=DEFAULT_MODEL,
+      help=f"exported model file (default {DEFAULT_MODEL}, relative to the working directory)")
     a("--temperatures", type=_temperatures, nargs="+", default=[list(DEFAULT_TEMPERATURES)],
       help="temperatures in K, comma or space separated (default 300,600,1200)")
     a("--runs", type=int, default=None, help=f"runs per temperature (default {QUICK['runs']}; --full {FULL['runs']})")
@@ -103,9 +106,10 @@ def run_from_args(args) -> dict:
     from .engines import get_engine
     from .plots import make_plots
     from ..interrupts import stop_on_interrupt
-    from .protocol import ProtocolConfig, protocol_tasks, run_protocol
+    from .config import ProtocolConfig
+    from .protocol import protocol_tasks, run_protocol
     from .report import write_report
-    from .starts import load_starts
+    from .starts import SHIPPED_START, load_starts
     from .summary import build_summary, format_table, write_summary
 
     sizes = FULL if args.full else QUICK
@@ -116,8 +120,8 @@ def run_from_args(args) -> dict:
                   args.threads, [t for group in args.temperatures for t in group])
     check_device(args.device, args.dtype)
     engine = get_engine(args.engine)
-    model = _repo_path(args.model)
-    start = None if args.data else _repo_path(args.start or DEFAULT_START)
+    model = _model_path(args.model)
+    start = None if args.data else Path(args.start) if args.start else SHIPPED_START
     starts = load_starts(None if start is None else str(start), args.data, runs)
     first = starts[0][1]
     if args.calculator:

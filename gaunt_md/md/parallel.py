@@ -14,8 +14,9 @@ from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from pathlib import Path
 from typing import Callable, List, Optional
 
-from .protocol import ProtocolConfig, Task, run_one, trajectory_path
+from .config import ProtocolConfig
 from .record import RunRecord
+from .run import Task, run_one, trajectory_path
 
 _worker = {"engine": None, "name": None, "slot": 0, "stop": None}
 POLL_S = 0.2          # how often the main process looks at its stop flag while runs go on

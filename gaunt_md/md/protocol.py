@@ -2,154 +2,16 @@
 velocities), each checked at every step against the failure criteria until it fails or ends."""
 from __future__ import annotations
 
-import time
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Callable, List, Optional, Sequence, Tuple, Union
+from typing import Callable, List, Optional, Tuple, Union
 
-import numpy as np
 from ase import Atoms
-from ase.calculators.singlepoint import SinglePointCalculator
-from ase.io import write
-from ase.md import velocitydistribution
-from ase.md.velocitydistribution import Stationary, ZeroRotation
-from tqdm.auto import tqdm
 
-from .criteria import Criteria, StabilityMonitor
-from .engines import Engine, MDSettings, MDState
+from .config import ProtocolConfig
+from .engines import Engine, get_engine
+from .parallel import run_parallel
 from .record import RunRecord
-
-
-@dataclass
-class ProtocolConfig:
-    model: str
-    temperatures: Sequence[float] = (300.0, 600.0, 1200.0)
-    runs: int = 2
-    time_ps: float = 0.5
-    timestep_fs: float = 0.5
-    friction_per_fs: float = 0.01
-    ensemble: str = "nvt"
-    seed: int = 0
-    device: str = "cpu"
-    dtype: Optional[str] = None
-    calculator: Optional[str] = None  # another ASE calculator's factory (engines/external.py)
-    traj_every: int = 20           # 0: no trajectories
-    criteria: Criteria = field(default_factory=Criteria)
-
-    @property
-    def n_steps(self) -> int:
-        return max(1, int(round(self.time_ps * 1000.0 / self.timestep_fs)))
-
-    def to_dict(self) -> dict:
-        d = asdict(self)
-        d["temperatures"] = [float(t) for t in self.temperatures]
-        d["n_steps"] = self.n_steps
-        return d
-
-
-def run_seeds(seed: int, temperature: float, run: int) -> Tuple[np.random.Generator, int]:
-    """Independent streams per (seed, temperature, run): velocities, thermostat noise."""
-    velocities, thermostat = np.random.SeedSequence([seed, int(round(temperature)), run]).spawn(2)
-    return np.random.default_rng(velocities), int(thermostat.generate_state(1)[0])
-
-
-def initial_velocities(atoms: Atoms, temperature: float, rng: np.random.Generator) -> Atoms:
-    """Maxwell-Boltzmann momenta at `temperature`, then no centre-of-mass motion or rotation
-    (both removed with the temperature preserved)."""
-    atoms = atoms.copy()
-    if hasattr(velocitydistribution, "thermalize_momenta"):          # newer ase
-        velocitydistribution.thermalize_momenta(atoms, temperature_K=temperature, rng=rng)
-    else:
-        velocitydistribution.MaxwellBoltzmannDistribution(atoms, temperature_K=temperature, rng=rng)
-    Stationary(atoms)           # no drift of the centre of mass
-    ZeroRotation(atoms)         # no overall rotation
-    return atoms
-
-
-def _frame(atoms: Atoms, state: MDState, timestep_fs: float) -> Atoms:
-    frame = Atoms(numbers=atoms.numbers, positions=state.positions)
-    if state.velocities is not None:
-        frame.set_velocities(state.velocities)
-    frame.info.update(step=state.step, time_ps=state.step * timestep_fs / 1000.0, temperature_K=state.temperature)
-    frame.calc = SinglePointCalculator(frame, energy=state.potential_energy, forces=state.forces)
-    return frame
-
-
-def run_one(engine: Engine, start: Atoms, label: str, config: ProtocolConfig, temperature: float,
-            run: int, traj_path: Optional[Path] = None, progress: bool = True, position: Optional[int] = None,
-            stop: Optional[Callable[[], bool]] = None) -> RunRecord:
-    """One run; `stop()` is polled before every step: when it turns True the run ends there,
-    marked interrupted (what it reached is kept)."""
-    rng, thermostat_seed = run_seeds(config.seed, temperature, run)
-    atoms = initial_velocities(start, temperature, rng)
-    monitor = StabilityMonitor(start, config.criteria)
-    conn = monitor.connectivity
-    settings = MDSettings(
-        model=str(config.model), temperature_K=temperature, timestep_fs=config.timestep_fs,
-        ensemble=config.ensemble, friction_per_fs=config.friction_per_fs, seed=thermostat_seed,
-        device=config.device, dtype=config.dtype, calculator=config.calculator,
-    )
-    record = RunRecord(
-        temperature_K=temperature, run=run, seed=thermostat_seed, start=label, n_atoms=len(start),
-        timestep_fs=config.timestep_fs, n_steps=config.n_steps, ensemble=config.ensemble,
-        bond_types=conn.bond_types(), ref_lengths=conn.ref_lengths.copy(),
-    )
-    traj = None
-    if traj_path is not None and config.traj_every > 0:
-        traj_path.parent.mkdir(parents=True, exist_ok=True)
-        traj = open(traj_path, "w")
-        record.trajectory = str(traj_path)
-    bar = tqdm(total=config.n_steps, desc=f"{temperature:g} K run {run + 1}/{config.runs}", unit="step",
-               disable=not progress, leave=position is None, position=position, dynamic_ncols=True)
-    t0 = time.perf_counter()
-    try:
-        with engine.start(atoms, settings) as sim:
-            state = sim.state()
-            for step in range(config.n_steps + 1):
-                if step > 0 and stop is not None and stop():
-                    record.interrupted = True
-                    bar.set_postfix_str(f"interrupted at {(step - 1) * config.timestep_fs / 1000:.3f} ps")
-                    break
-                if step > 0:
-                    state = sim.step()
-                check = monitor.check(step, state.positions, state.potential_energy, state.forces, state.error)
-                record.failure = check.failure
-                finite = check.failure is None or check.failure.kind != "non_finite"
-                record.add(step, state.temperature, state.potential_energy, state.total_energy,
-                           check.max_bond_deviation, conn.bond_lengths(state.positions) if finite else None)
-                last = check.failure is not None or step == config.n_steps
-                if traj is not None and finite and (step % config.traj_every == 0 or last):
-                    write(traj, _frame(atoms, state, config.timestep_fs), format="extxyz")
-                if step > 0:
-                    bar.update(1)
-                if step % 10 == 0 or last:
-                    bar.set_postfix_str(f"T={state.temperature:.0f}K dmax={check.max_bond_deviation:.2f}A", refresh=False)
-                if check.failure is not None:
-                    bar.set_postfix_str(f"FAILED at {step * config.timestep_fs / 1000:.3f} ps: {check.failure.kind}")
-                    break
-    finally:
-        record.wall_s = time.perf_counter() - t0
-        bar.close()
-        if traj is not None:
-            traj.close()
-    if progress and position is not None:      # parallel bars vanish when done: say how it went
-        outcome = ("stable" if record.stable else
-                   f"interrupted at {record.time_to_failure_ps:.3f} ps" if record.interrupted else
-                   f"FAILED at {record.time_to_failure_ps:.3f} ps ({record.failure.kind}: {record.failure.detail})")
-        tqdm.write(f"{temperature:g} K run {run + 1}/{config.runs}: {outcome}")
-    return record
-
-
-def trajectory_path(out: Optional[Path], temperature: float, run: int) -> Optional[Path]:
-    return None if out is None else Path(out) / "trajectories" / f"T{temperature:g}K_run{run}.extxyz"
-
-
-@dataclass
-class Task:
-    temperature: float
-    run: int
-    label: str
-    start: Atoms
+from .run import Task, run_one, trajectory_path
 
 
 def protocol_tasks(starts: List[Tuple[str, Atoms]], config: ProtocolConfig) -> List[Task]:
@@ -168,13 +30,9 @@ def run_protocol(engine: Union[str, Engine], starts: List[Tuple[str, Atoms]], co
     records of the runs that started are returned."""
     tasks = protocol_tasks(starts, config)
     if jobs > 1 and len(tasks) > 1:
-        from .parallel import run_parallel
-
         name = engine if isinstance(engine, str) else engine.name
         return run_parallel(name, tasks, config, out, progress, jobs, threads, stop)
     if isinstance(engine, str):
-        from .engines import get_engine
-
         engine = get_engine(engine)
     records = []
     for t in tasks:

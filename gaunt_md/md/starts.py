@@ -1,6 +1,7 @@
 """Starting configurations: the shipped optimised molecule, or frames of a dataset (--data)."""
 from __future__ import annotations
 
+from importlib.resources import files
 from pathlib import Path
 from typing import List, Optional, Tuple
 
@@ -8,8 +9,8 @@ import numpy as np
 from ase import Atoms
 from ase.io import read
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-SHIPPED_START = REPO_ROOT / "examples" / "data" / "3bpa_start.xyz"
+# package data (pyproject.toml); examples/data/3bpa_start.xyz in the repository links to it
+SHIPPED_START = Path(str(files(__package__) / "data" / "3bpa_start.xyz"))
 
 
 def _clean(atoms: Atoms, where: str = "starting geometry") -> Atoms:

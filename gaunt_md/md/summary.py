@@ -7,7 +7,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Iterable, List, Optional, Sequence, Tuple
 
-from .. import __version__
+from .._version import __version__
 from .record import RunRecord
 
 SUMMARY_FORMAT = "gaunt-md-md-stability"

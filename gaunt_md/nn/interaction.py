@@ -92,7 +92,7 @@ class GauntInteraction(nn.Module):
 
     def forward_fused(self, node_features: torch.Tensor, edge_sh: torch.Tensor, radial_basis: torch.Tensor,
                       edge_index: torch.Tensor) -> torch.Tensor:
-        with record_function("gaunt_md.linear_readout"):
+        with record_function("gaunt_md.linear_up"):
             x = self.linear_up(node_features).transpose(1, 2).contiguous()      # [N, D_in, C]
         with record_function("gaunt_md.interaction"):
             weights = self.radial.weights()
@@ -101,7 +101,7 @@ class GauntInteraction(nn.Module):
                 x, radial_basis, edge_sh, weights, self.fused_coupling, edge_index[0], edge_index[1],
                 self.groups, self.cuda_block_size if x.is_cuda else self.block_size,
             )                                                                    # [N, D_out, C]
-        with record_function("gaunt_md.linear_readout"):
+        with record_function("gaunt_md.linear_out"):
             out = self.linear_out(summed.transpose(1, 2))
         return out
 
@@ -109,7 +109,7 @@ class GauntInteraction(nn.Module):
                 edge_index: torch.Tensor) -> torch.Tensor:
         receivers, senders = edge_index[0], edge_index[1]
         num_nodes = node_features.shape[0]
-        with record_function("gaunt_md.linear_readout"):
+        with record_function("gaunt_md.linear_up"):
             x = self.linear_up(node_features)
         with record_function("gaunt_md.radial_mlp"):
             weights = self.radial(radial_basis).view(-1, self.channels, self.num_paths)
@@ -120,6 +120,6 @@ class GauntInteraction(nn.Module):
             messages = messages * (weights @ self.path_to_columns)
             summed = messages.new_zeros(num_nodes, self.channels, messages.shape[-1]).index_add(0, receivers, messages)
             summed = (summed @ self.columns_to_slots) * self.inv_avg_neighbors
-        with record_function("gaunt_md.linear_readout"):
+        with record_function("gaunt_md.linear_out"):
             out = self.linear_out(summed)
         return out

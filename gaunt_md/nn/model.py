@@ -48,7 +48,7 @@ class GauntLayer(nn.Module):
             species, one_hot = species.index_select(0, active), one_hot.index_select(0, active)
         with record_function("gaunt_md.many_body_product"):
             b = self.product(a, species)
-        with record_function("gaunt_md.linear_readout"):
+        with record_function("gaunt_md.linear_skip"):
             out = self.linear(b)
             if self.skip is not None:
                 d = (min(h.shape[-1], out.shape[-1]))
@@ -113,7 +113,7 @@ class GauntMACE(nn.Module):
             if radial_floor is not None:
                 seen = radial_floor(lengths, species[edge_index[0]], species[edge_index[1]])
             radial = self.bessel(seen) * self.cutoff(seen)
-        with record_function("gaunt_md.linear_readout"):
+        with record_function("gaunt_md.embedding"):
             one_hot = torch.nn.functional.one_hot(species, self.num_species).to(vectors.dtype)
             h = self.embedding(one_hot).unsqueeze(-1)
         interaction_energy = torch.zeros(species.shape[0], dtype=vectors.dtype, device=vectors.device)
@@ -125,7 +125,7 @@ class GauntMACE(nn.Module):
                 keep = layer_edges[t]
                 h = layer(h, species, one_hot, edge_sh.index_select(0, keep), radial.index_select(0, keep),
                           edge_index.index_select(1, keep), layer_nodes[t])
-            with record_function("gaunt_md.linear_readout"):
+            with record_function("gaunt_md.readout"):
                 interaction_energy = interaction_energy + readout(h)
             t += 1
         energy = self.e0[species] + self.shift + self.scale * interaction_energy

@@ -2,7 +2,7 @@
 BLAS/LAPACK) under the names through which libtorch_cpu.so calls its own MKL.  The plugin's
 loader opens libtorch_cpu.so with RTLD_DEEPBIND so that torch keeps its own; without that,
 float64 models run ~3x slower in `lmp`.  Checked deterministically: the bridge's timing file
-records which library the GOT slot of torch's dgemm_ call points to (gaunt_md/lammps/binding.py)."""
+records which library the GOT slot of torch's dgemm_ call points to (gaunt_md/lammps/diagnostics/blas_binding.py)."""
 from __future__ import annotations
 
 import json
@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from gaunt_md.lammps.binding import defines, resolved_library, torch_blas_binding
+from gaunt_md.lammps.diagnostics.blas_binding import defines, resolved_library, torch_blas_binding
 
 
 def _liblammps() -> Path:

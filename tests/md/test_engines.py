@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from gaunt_md.md import EngineUnavailable, MDSettings, get_engine
-from gaunt_md.md.protocol import initial_velocities, run_seeds
+from gaunt_md.md.run import initial_velocities, run_seeds
 
 
 def trajectory(engine, atoms, settings, steps):

@@ -1,6 +1,6 @@
 """The engine interface: anything that can integrate a molecule with a model file.
 
-The protocol (gaunt_md.md.protocol) gives an engine the starting atoms (positions and velocities
+A run of the protocol (gaunt_md.md.run) gives an engine the starting atoms (positions and velocities
 already set) and an `MDSettings`; the engine returns a `Simulation` that advances one step at a
 time and reports an `MDState`.  The protocol checks every state against the failure criteria, so
 an engine knows nothing about them.  Engines: 'ase' (GauntCalculator + ASE integrators) and
