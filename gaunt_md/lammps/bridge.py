@@ -18,6 +18,7 @@ import torch
 from ase.data import atomic_numbers as ATOMIC_NUMBERS
 from ase.data import chemical_symbols
 
+from ..data.inputs import ModelInputs, single_graph_inputs
 from ..deploy import load_model
 from ..deploy.guards import OVERLAP_DISTANCE, non_finite, overlapping_edges
 
@@ -157,13 +158,13 @@ class LammpsModel:
         self.timings.calls.append((total, self._model_seconds, n, nlocal, nedges))
         return energy
 
-    def _call_model(self, pos, spec, edge_index, nlocal: int, want_virial: bool):
+    def _call_model(self, inputs: ModelInputs, nlocal: int, want_virial: bool):
         if self.timings is None:
-            return self.module.forward_local(pos, spec, edge_index, nlocal, want_virial)
+            return self.module.forward_local(inputs, nlocal, compute_virial=want_virial)
         if self.device.type == "cuda":
             torch.cuda.synchronize(self.device)
         start = time.perf_counter()
-        out = self.module.forward_local(pos, spec, edge_index, nlocal, want_virial)
+        out = self.module.forward_local(inputs, nlocal, compute_virial=want_virial)
         if self.device.type == "cuda":
             torch.cuda.synchronize(self.device)
         self._model_seconds = time.perf_counter() - start
@@ -181,14 +182,15 @@ class LammpsModel:
         check_geometry(positions_np, edges_np)
         # forces are autograd derivatives: grad mode on, whatever a hosting Python set
         with torch.inference_mode(False), torch.enable_grad():
-            pos = as_t(positions_np, self.dtype)
-            spec = as_t(_array(species, ctypes.c_int64, n, (n,)), torch.long)
-            edge_index = as_t(edges_np, torch.long)
-            out = self._call_model(pos, spec, edge_index, int(nlocal), bool(want_virial))
-        results = {"energy": _numpy(out["energy"]), "forces": _numpy(out["forces"]),
+            # ghosts are atoms of their own: no periodic shifts, no cell
+            inputs = single_graph_inputs(as_t(positions_np, self.dtype),
+                                         as_t(_array(species, ctypes.c_int64, n, (n,)), torch.long),
+                                         as_t(edges_np, torch.long))
+            out = self._call_model(inputs, int(nlocal), bool(want_virial))
+        results = {"energy": _numpy(out["energy"][0]), "forces": _numpy(out["forces"]),
                    "node_energy": _numpy(out["node_energy"])}
         if want_virial:
-            results.update(virial=_numpy(out["virial"]), atom_virial=_numpy(out["atom_virial"]))
+            results.update(virial=_numpy(out["virial"][0]), atom_virial=_numpy(out["atom_virial"]))
         check_finite(results)       # before anything is written into LAMMPS' buffers
         _array(forces, ctypes.c_double, 3 * n, (n, 3))[...] = results["forces"]
         _array(node_energy, ctypes.c_double, nlocal, (nlocal,))[...] = results["node_energy"]
