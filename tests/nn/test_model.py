@@ -337,6 +337,21 @@ class ModelChecks:
             assert_close(scripted[key], full[key], dtype)
         assert float(full["forces"][num_local:].abs().max()) > 0  # ghosts do carry forces
 
+    def test_forward_local_with_every_atom_owned_is_forward(self, model):
+        """The two entry points of the contract agree: forward_local with num_local = N on a
+        batch of graphs (shifts included) gives forward's per-graph energies, node energies,
+        forces and virials; the per-atom virials sum to the virial."""
+        dtype = model.e0.dtype
+        g = batched([graph(s, model.r_max, dtype) for s in (periodic_cell(), rattled_ethanol(), random_cluster())])
+        inputs = ModelInputs(**g)
+        full = evaluate(model, g, stress=True)
+        local = model.forward_local(inputs, len(g["species"]), compute_virial=True)
+        for key in ("energy", "node_energy", "forces", "virial"):
+            assert local[key].shape == full[key].shape, key
+            assert_close(local[key].detach(), full[key], dtype)
+        per_graph = torch.zeros_like(local["virial"]).index_add(0, g["batch"], local["atom_virial"])
+        assert_close(per_graph.detach(), full["virial"], dtype)
+
     # batching, precision, TorchScript
 
     def test_batch_matches_single_graphs(self, model):
