@@ -10,7 +10,8 @@ EXTRA_FILE = "gaunt_md.json"
 FORMAT = "gaunt-md-model"
 # 2: forward(inputs: ModelInputs, compute_forces=, compute_stress=, training=) and
 #    forward_local(inputs: ModelInputs, num_local, compute_virial=) (gaunt_md/data/inputs.py);
-# 1: forward took seven tensors and positional flags, forward_local a third convention.
+# 1: forward(positions, species, edge_index, shifts, batch, cell, num_graphs, flags...) and
+#    forward_local(positions, species, edge_index, num_local, compute_virial).
 FORMAT_VERSION = 2
 
 
