@@ -28,7 +28,7 @@ import torch
 from ase.io import read
 
 import harness
-from gaunt_md.data import SpeciesTable, neighbour_list
+from gaunt_md.data import SpeciesTable, neighbour_list, single_graph_inputs
 from gaunt_md.train.checkpoint import model_from_checkpoint
 
 CHECKPOINT = harness.ROOT / "potentials" / "gaunt_mace_3bpa.ckpt"
@@ -79,6 +79,7 @@ def main(argv=None) -> int:
     positions = torch.tensor(positions, dtype=dtype)
     species = torch.tensor(SpeciesTable(model.config["atomic_numbers"]).index(numbers))
     nodes, edges = len(numbers), edge_index.shape[1]
+    inputs = single_graph_inputs(positions, species, edge_index)
     layer_edges, layer_nodes = model._local_layers(edge_index, nodes, owned)
     kept = [int(k.numel()) for k in layer_edges]
     updated = [int(k.numel()) for k in layer_nodes]
@@ -95,7 +96,7 @@ def main(argv=None) -> int:
         for name, chooser in variants.items():
             model._local_layers = chooser
             start = time.perf_counter()
-            out = model.forward_local(positions, species, edge_index, owned, False)
+            out = model.forward_local(inputs, owned)
             if repeat:
                 times[name].append(time.perf_counter() - start)
             results[name] = out

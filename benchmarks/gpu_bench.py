@@ -138,13 +138,9 @@ def gaunt_model(kind: str, dtype, device):
 
 def gaunt_inputs(atoms, dtype, device, r_max: float):
     import torch
-    from gaunt_md.data import SpeciesTable, neighbour_list
-    table = SpeciesTable(HYPER["atomic_numbers"])
-    edge_index, shifts = neighbour_list(atoms.positions, atoms.cell.array, atoms.pbc, r_max)
-    as_t = lambda a, dt=dtype: torch.as_tensor(a, dtype=dt).to(device)
-    return (as_t(atoms.positions), as_t(table.index(atoms.numbers), torch.long), as_t(edge_index, torch.long),
-            as_t(shifts), torch.zeros(len(atoms), dtype=torch.long, device=device),
-            as_t(atoms.cell.array).unsqueeze(0)), int(edge_index.shape[1])
+    from gaunt_md.data import SpeciesTable, collate, graph_from_atoms
+    graph = graph_from_atoms(atoms, SpeciesTable(HYPER["atomic_numbers"]), r_max, dtype=dtype)
+    return collate([graph]).to(device).inputs(), graph.num_edges
 
 
 def set_route(route: str) -> None:
@@ -183,7 +179,7 @@ def run_gaunt(args) -> dict:
 
                 def call():
                     with torch.enable_grad():
-                        out = module(*inputs, 1, True, False, False)
+                        out = module(inputs, compute_forces=True)
                     return out["energy"], out["forces"]
 
                 row = dict(dtype=dtype_name, size=size, atoms=len(atoms), edges=edges, route=route)
@@ -231,7 +227,7 @@ def profile_gaunt(args, device) -> dict:
 
         def call():
             with torch.enable_grad():
-                module(*inputs, 1, True, False, False)["forces"].sum().item()
+                module(inputs, compute_forces=True)["forces"].sum().item()
 
         for _ in range(3):
             call()

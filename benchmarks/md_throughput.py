@@ -6,7 +6,7 @@
      * LAMMPS: `lmp` with `pair_style gaunt [dtype float32]`, fix nve, 1 and 2 MPI ranks.
 2. The GauntCalculator overhead over the raw TorchScript call on 3BPA: calc.get_forces()
    with one atom moved before each call (so nothing is cached) against
-   module(*prepared_inputs, ...) on inputs prepared once; also the input preparation alone
+   module(prepared_inputs, compute_forces=True) on inputs prepared once; also the input preparation alone
    (neighbour list + tensors).  Reported in ms and % of the calculator call.
 3. atoms*steps/s on a periodic box of ~--box-atoms atoms (3BPA molecules 10 A apart, as in
    benchmarks/lammps.py) for ASE and LAMMPS 1 and 2 ranks, --box-steps timed steps.
@@ -105,7 +105,7 @@ def calculator_overhead(dtype: str, calls: int, threads: int, method: Optional[s
 
     def raw_call():
         with torch.enable_grad():
-            out = module(*inputs, 1, True, False, False)
+            out = module(inputs, compute_forces=True)
         out["forces"].detach()
 
     def prepare():

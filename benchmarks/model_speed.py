@@ -69,7 +69,7 @@ def gaunt_worker(req: dict) -> dict:
     import torch
     from ase.io import read
 
-    from gaunt_md.data import SpeciesTable, neighbour_list
+    from gaunt_md.data import SpeciesTable, collate, graph_from_atoms
     from gaunt_md.nn.config import ModelConfig
     from gaunt_md.nn.model import GauntMACE, count_parameters
 
@@ -96,16 +96,12 @@ def gaunt_worker(req: dict) -> dict:
     atoms = read(req["structure"])
     table = SpeciesTable(cfg.atomic_numbers)
     start = time.perf_counter()
-    edge_index, shifts = neighbour_list(atoms.positions, atoms.cell.array, atoms.pbc, cfg.r_max)
-    as_t = lambda a, dt=dtype: torch.as_tensor(a, dtype=dt).to(device)
-    inputs = (as_t(atoms.positions), as_t(table.index(atoms.numbers), torch.long), as_t(edge_index, torch.long),
-              as_t(shifts), torch.zeros(len(atoms), dtype=torch.long, device=device),
-              as_t(atoms.cell.array).unsqueeze(0))
+    inputs = collate([graph_from_atoms(atoms, table, cfg.r_max, dtype=dtype)]).to(device).inputs()
     graph_s = time.perf_counter() - start
 
     def call():
         with torch.enable_grad():
-            out = model(*inputs, 1, True, False, False)
+            out = model(inputs, compute_forces=True)
         return out["energy"], out["forces"]
 
     energy, forces = call()

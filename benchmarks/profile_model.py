@@ -62,11 +62,10 @@ def graph_call(model, atoms, dtype):
     """The neighbour list + one model call with forces (what a calculator does per step)."""
     import torch
     from torch.profiler import record_function
-    from gaunt_md.data import SpeciesTable, neighbour_list
+    from gaunt_md.data import SpeciesTable, neighbour_list, single_graph_inputs
     table = SpeciesTable([1, 6, 7, 8])
     species = torch.as_tensor(table.index(atoms.numbers), dtype=torch.long)
-    cell = torch.as_tensor(atoms.cell.array, dtype=dtype).unsqueeze(0)
-    batch = torch.zeros(len(atoms), dtype=torch.long)
+    cell = torch.as_tensor(atoms.cell.array, dtype=dtype)
 
     def call():
         with record_function(PREFIX + "neighbour_list"):
@@ -74,7 +73,7 @@ def graph_call(model, atoms, dtype):
             edge_index = torch.as_tensor(edge_index, dtype=torch.long)
             shifts = torch.as_tensor(shifts, dtype=dtype)
             positions = torch.as_tensor(atoms.positions, dtype=dtype)
-        out = model(positions, species, edge_index, shifts, batch, cell, 1, True, False, False)
+        out = model(single_graph_inputs(positions, species, edge_index, shifts, cell), compute_forces=True)
         return out["energy"], out["forces"]
     return call
 

@@ -72,25 +72,22 @@ def box(size):
 
 def model_call(atoms, dtype, **overrides) -> tuple:
     import torch
-    from gaunt_md.data import SpeciesTable, neighbour_list
+    from gaunt_md.data import SpeciesTable, collate, graph_from_atoms
     from gaunt_md.nn import GauntMACE, ModelConfig
-    edge_index, shifts = neighbour_list(atoms.positions, atoms.cell.array, atoms.pbc, 5.0)
+    graph = graph_from_atoms(atoms, SpeciesTable([1, 6, 7, 8]), 5.0, dtype=dtype)
     torch.manual_seed(0)
     cfg = dict(DEFAULT, **overrides)  # overrides include product_basis
-    model = GauntMACE(ModelConfig(atomic_numbers=[1, 6, 7, 8], avg_num_neighbors=edge_index.shape[1] / len(atoms),
+    model = GauntMACE(ModelConfig(atomic_numbers=[1, 6, 7, 8], avg_num_neighbors=graph.num_edges / len(atoms),
                                   **cfg)).to(dtype)
     model.eval()
     for p in model.parameters():
         p.requires_grad_(False)
-    t = lambda a, dt=dtype: torch.as_tensor(a, dtype=dt)
-    inputs = (t(atoms.positions), t(SpeciesTable([1, 6, 7, 8]).index(atoms.numbers), torch.long),
-              t(edge_index, torch.long), t(shifts), torch.zeros(len(atoms), dtype=torch.long),
-              t(atoms.cell.array).unsqueeze(0), 1)
+    inputs = collate([graph]).inputs()
 
     def call():
-        out = model(*inputs, True, False, False)
+        out = model(inputs, compute_forces=True)
         return out["energy"], out["forces"]
-    return call, int(edge_index.shape[1])
+    return call, graph.num_edges
 
 
 def measure(call, req: dict) -> dict:

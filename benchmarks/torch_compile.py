@@ -27,12 +27,10 @@ from profile_model import build  # the same model, eager, weights frozen
 def inputs(size: str):
     from ase.io import read
 
-    from gaunt_md.data import SpeciesTable, graph_from_atoms
+    from gaunt_md.data import SpeciesTable, collate, graph_from_atoms
     atoms = read(harness.structure_path(size))
     g = graph_from_atoms(atoms, SpeciesTable([1, 6, 7, 8]), 5.0)
-    args = (g.positions, g.species, g.edge_index, g.shifts, torch.zeros(len(atoms), dtype=torch.long),
-            g.cell.reshape(1, 3, 3), 1, True, False, False)
-    return len(atoms), g.edge_index.shape[1] / len(atoms), args
+    return len(atoms), g.edge_index.shape[1] / len(atoms), collate([g]).inputs()
 
 
 def timed(fn, repeats: int) -> dict:
@@ -54,13 +52,13 @@ def main(argv=None) -> int:
     inductor_config.cpp.simdlen = 1
     rows = []
     for size in args.sizes:
-        atoms, neighbours, call_args = inputs(size)
+        atoms, neighbours, call_inputs = inputs(size)
         for basis in args.bases:
             model = build(torch.float64, neighbours, False, False, basis)
             torch._dynamo.reset()
             compiled = torch.compile(model, dynamic=False)
-            eager = timed(lambda: model(*call_args)["forces"], args.repeats)
-            comp = timed(lambda: compiled(*call_args)["forces"], args.repeats)
+            eager = timed(lambda: model(call_inputs, compute_forces=True)["forces"], args.repeats)
+            comp = timed(lambda: compiled(call_inputs, compute_forces=True)["forces"], args.repeats)
             diff = float((comp.pop("out") - eager.pop("out")).abs().max())
             row = {"system": size, "atoms": atoms, "basis": basis, "eager": eager, "compiled": comp,
                    "max_force_diff": diff, "speed-up": eager["median_ms"] / comp["median_ms"]}

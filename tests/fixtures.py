@@ -163,10 +163,7 @@ def predict(module, atoms: Atoms, dtype: str, stress: bool = False, device="cpu"
     """energy, node_energy, forces (and stress, 3x3) of one structure from a model module
     (eager or TorchScript, on `device`), with the graph built by gaunt_md.data."""
     graph = graph_from_atoms(atoms, SpeciesTable(ELEMENTS), R_MAX, dtype=DTYPES[dtype])
-    b = collate([graph])
-    on = lambda t: t.to(device)
-    out = module(on(b.positions.clone()), on(b.species), on(b.edge_index), on(b.shifts), on(b.batch), on(b.cell),
-                 b.num_graphs, True, stress, False)
+    out = module(collate([graph]).to(device).inputs(), compute_forces=True, compute_stress=stress)
     result = {"energy": out["energy"][0], "node_energy": out["node_energy"], "forces": out["forces"]}
     if stress:
         result["stress"] = out["stress"][0]

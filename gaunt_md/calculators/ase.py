@@ -8,7 +8,7 @@ import torch
 from ase.calculators.calculator import Calculator, PropertyNotImplementedError, all_changes
 from ase.stress import full_3x3_to_voigt_6_stress
 
-from ..data import SpeciesTable, neighbour_list
+from ..data import ModelInputs, SpeciesTable, collate, graph_from_atoms
 from .atom_stress import atom_stresses
 from ..deploy import LoadedModel, load_model
 from ..deploy.guards import OVERLAP_DISTANCE, non_finite, overlapping_edges
@@ -40,20 +40,13 @@ class GauntCalculator(Calculator):
         if len(self.models) > 1:
             self.implemented_properties = self.implemented_properties + ["energy_var", "forces_var", "stress_var"]
 
-    def _inputs(self, atoms):
-        positions = atoms.get_positions()
-        if not np.all(np.isfinite(positions)):
+    def _inputs(self, atoms) -> ModelInputs:
+        """The model's inputs for `atoms`, built as training builds them (graph_from_atoms)."""
+        if not np.all(np.isfinite(atoms.positions)):
             raise ValueError("atoms.positions contains NaN or infinite values")
-        species = self.species.index(atoms.numbers)
-        cell = atoms.cell.array
-        pbc = tuple(bool(p) for p in atoms.pbc)
-        edge_index, shifts = neighbour_list(positions, cell, pbc, self.r_max)
-        _check_overlaps(atoms, positions, edge_index, shifts)
-        as_t = lambda a, dt=self.dtype: torch.as_tensor(a, dtype=dt, device=self.device)
-        return (
-            as_t(positions), as_t(species, torch.long), as_t(edge_index, torch.long), as_t(shifts),
-            torch.zeros(len(atoms), dtype=torch.long, device=self.device), as_t(cell).unsqueeze(0),
-        )
+        graph = graph_from_atoms(atoms, self.species, self.r_max, dtype=torch.float64)
+        _check_overlaps(atoms, graph.positions.numpy(), graph.edge_index.numpy(), graph.shifts.numpy())
+        return collate([graph]).to(self.device, self.dtype).inputs()
 
     def calculate(self, atoms=None, properties=("energy",), system_changes=all_changes):
         super().calculate(atoms, properties, system_changes)
@@ -68,11 +61,9 @@ class GauntCalculator(Calculator):
         # forces and stress are autograd derivatives: they need grad mode whatever the caller's
         with torch.inference_mode(False), torch.enable_grad():
             inputs = self._inputs(atoms)
-            outputs = [
-                m.module(*inputs, 1, True, want_stress, False) for m in self.models
-            ]
+            outputs = [m.module(inputs, compute_forces=True, compute_stress=want_stress) for m in self.models]
             volume = abs(float(np.linalg.det(atoms.cell.array))) if want_atom_stress else 1.0
-            per_atom = (torch.stack([atom_stresses(m.module, inputs[0], inputs[1], inputs[2], inputs[3], volume)
+            per_atom = (torch.stack([atom_stresses(m.module, inputs, volume)
                                      for m in self.models]).detach().cpu().double().numpy()
                         if want_atom_stress else np.zeros(0))
         energy = torch.stack([o["energy"][0] for o in outputs]).detach().cpu().double().numpy()

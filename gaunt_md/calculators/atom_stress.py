@@ -1,19 +1,15 @@
 """Per-atom stresses (ASE's `stresses`) of an exported model: each edge's virial term split
-half-and-half between its two atoms, as the LAMMPS pair style splits it for per-atom virials,
-divided by the cell volume.  They sum to the stress of the cell."""
+half-and-half between its two atoms (the model's `forward_local` per-atom virial, as the LAMMPS
+pair style uses it), divided by the cell volume.  They sum to the stress of the cell."""
 from __future__ import annotations
 
 import torch
 
+from ..data.inputs import ModelInputs
 
-def atom_stresses(module, positions: torch.Tensor, species: torch.Tensor, edge_index: torch.Tensor,
-                  shifts: torch.Tensor, volume: float) -> torch.Tensor:
-    """[N, 3, 3] in eV/A^3 (ASE's sign: positive under tension)."""
-    vectors = (positions[edge_index[1]] - positions[edge_index[0]] + shifts).detach().requires_grad_(True)
-    energy = module.node_energies(vectors, species, edge_index).sum()
-    (de_dvec,) = torch.autograd.grad([energy], [vectors], allow_unused=False)
-    edge_virial = -vectors.detach()[:, :, None] * de_dvec[:, None, :]      # [E, 3, 3]
-    half = 0.5 * edge_virial
-    virial = torch.zeros((positions.shape[0], 3, 3), dtype=positions.dtype, device=positions.device)
-    virial = virial.index_add(0, edge_index[0], half).index_add(0, edge_index[1], half)
-    return -virial / volume
+
+def atom_stresses(module, inputs: ModelInputs, volume: float) -> torch.Tensor:
+    """[N, 3, 3] in eV/A^3 (ASE's sign: positive under tension) of the one graph in `inputs`."""
+    num_atoms = int(inputs.positions.shape[0])
+    atom_virial = module.forward_local(inputs, num_atoms, compute_virial=True)["atom_virial"]
+    return -atom_virial / volume

@@ -7,6 +7,7 @@ from typing import List, Optional
 import torch
 
 from .graph import AtomicGraph
+from .inputs import ModelInputs
 
 
 @dataclass
@@ -42,6 +43,11 @@ class Batch:
                 value = value.to(device=device, dtype=dtype if dtype is not None and value.is_floating_point() else None)
             moved[f.name] = value
         return Batch(**moved)
+
+    def inputs(self) -> ModelInputs:
+        """What the model is called with: `model(batch.inputs(), compute_forces=..., ...)`."""
+        return ModelInputs(self.positions, self.species, self.edge_index, self.shifts, self.batch, self.cell,
+                           self.num_graphs)
 
 
 def _labels(values: List[Optional[torch.Tensor]], shapes: List[tuple], cat: bool):

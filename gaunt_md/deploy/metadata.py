@@ -8,7 +8,11 @@ from pathlib import Path
 
 EXTRA_FILE = "gaunt_md.json"
 FORMAT = "gaunt-md-model"
-FORMAT_VERSION = 1
+# 2: forward(inputs: ModelInputs, compute_forces=, compute_stress=, training=) and
+#    forward_local(inputs: ModelInputs, num_local, compute_virial=) (gaunt_md/data/inputs.py);
+# 1: forward(positions, species, edge_index, shifts, batch, cell, num_graphs, flags...) and
+#    forward_local(positions, species, edge_index, num_local, compute_virial).
+FORMAT_VERSION = 2
 
 
 def read_metadata(path) -> dict:
@@ -35,6 +39,12 @@ def read_metadata(path) -> dict:
         raise ValueError(
             f"{path} has model format version {meta['format_version']}, newer than this gaunt-md "
             f"reads ({FORMAT_VERSION}); upgrade gaunt-md"
+        )
+    if int(meta.get("format_version", 0)) < FORMAT_VERSION:
+        raise ValueError(
+            f"{path} has model format version {meta.get('format_version', 0)}, older than this gaunt-md "
+            f"reads ({FORMAT_VERSION}: models are called with ModelInputs); re-export it from its training "
+            f"checkpoint with `gaunt-md export CHECKPOINT -o {path.name}`"
         )
     return meta
 

@@ -15,6 +15,7 @@ import torch
 from ase.data import atomic_numbers as ATOMIC_NUMBERS
 from ase.data import chemical_symbols
 
+from ..data.inputs import ModelInputs, single_graph_inputs
 from ..deploy import load_model
 from ..deploy.guards import OVERLAP_DISTANCE, non_finite, overlapping_edges
 from .diagnostics.timing import TIMING_ENV, TimedModel
@@ -99,8 +100,8 @@ class LammpsModel:
         self.num_interactions = int(self.loaded.metadata["num_interactions"])
         self.type_species = species_of_elements(elements, self.loaded.atomic_numbers, path)
 
-    def _call_model(self, pos, spec, edge_index, nlocal: int, want_virial: bool):
-        return self.module.forward_local(pos, spec, edge_index, nlocal, want_virial)
+    def _call_model(self, inputs: ModelInputs, nlocal: int, want_virial: bool):
+        return self.module.forward_local(inputs, nlocal, compute_virial=want_virial)
 
     def compute(self, n: int, nlocal: int, nedges: int, positions: int, species: int, edges: int,
                 forces: int, node_energy: int, virial: int, atom_virial: int, want_virial: int) -> float:
@@ -112,14 +113,15 @@ class LammpsModel:
         check_geometry(positions_np, edges_np)
         # forces are autograd derivatives: grad mode on, whatever a hosting Python set
         with torch.inference_mode(False), torch.enable_grad():
-            pos = as_t(positions_np, self.dtype)
-            spec = as_t(_array(species, ctypes.c_int64, n, (n,)), torch.long)
-            edge_index = as_t(edges_np, torch.long)
-            out = self._call_model(pos, spec, edge_index, int(nlocal), bool(want_virial))
-        results = {"energy": _numpy(out["energy"]), "forces": _numpy(out["forces"]),
+            # ghosts are atoms of their own: no periodic shifts, no cell
+            inputs = single_graph_inputs(as_t(positions_np, self.dtype),
+                                         as_t(_array(species, ctypes.c_int64, n, (n,)), torch.long),
+                                         as_t(edges_np, torch.long))
+            out = self._call_model(inputs, int(nlocal), bool(want_virial))
+        results = {"energy": _numpy(out["energy"][0]), "forces": _numpy(out["forces"]),
                    "node_energy": _numpy(out["node_energy"])}
         if want_virial:
-            results.update(virial=_numpy(out["virial"]), atom_virial=_numpy(out["atom_virial"]))
+            results.update(virial=_numpy(out["virial"][0]), atom_virial=_numpy(out["atom_virial"]))
         check_finite(results)       # before anything is written into LAMMPS' buffers
         _array(forces, ctypes.c_double, 3 * n, (n, 3))[...] = results["forces"]
         _array(node_energy, ctypes.c_double, nlocal, (nlocal,))[...] = results["node_energy"]

@@ -8,6 +8,7 @@ from e3nn import o3
 from torch import nn
 from torch.profiler import record_function
 
+from ..data.inputs import ModelInputs
 from .config import ModelConfig
 from .factor_product import GauntFactorProductBasis
 from .interaction import GauntInteraction
@@ -16,6 +17,14 @@ from .product import GauntProductBasis
 from .radial import BesselBasis, PolynomialCutoff, RadialFloor, floor_matrix
 from .repulsion import ZBLRepulsion
 from .readout import LinearReadout, MLPReadout
+
+
+def graph_sums(values: torch.Tensor, graph: torch.Tensor, num_graphs: int) -> torch.Tensor:
+    """[G, ...] sums of values [K, ...] by graph [K] (one graph: a plain sum)."""
+    if num_graphs == 1:
+        return values.sum(0).unsqueeze(0)
+    shape = [num_graphs] + list(values.shape[1:])
+    return torch.zeros(shape, dtype=values.dtype, device=values.device).index_add(0, graph, values)
 
 
 class GauntLayer(nn.Module):
@@ -154,16 +163,20 @@ class GauntMACE(nn.Module):
         return edges, nodes
 
     @torch.jit.export
-    def forward_local(self, positions: torch.Tensor, species: torch.Tensor, edge_index: torch.Tensor,
-                      num_local: int, compute_virial: bool = False) -> Dict[str, torch.Tensor]:
+    def forward_local(self, inputs: ModelInputs, num_local: int,
+                      compute_virial: bool = False) -> Dict[str, torch.Tensor]:
         """For domain decomposition (LAMMPS): atoms [0, num_local) are owned, the rest are ghost
-        images.  Energy sums owned atoms only; forces act on every atom (ghosts included, to be
-        reverse-communicated); the per-atom virial splits each edge's term between its atoms."""
-        vectors = (positions[edge_index[1]] - positions[edge_index[0]]).detach().requires_grad_(True)
+        images (usually with zero shifts: the images are atoms of their own).  Energy [G] sums the
+        owned atoms only (node_energy [num_local]); forces [N, 3] act on every atom (ghosts
+        included, to be reverse-communicated); with compute_virial, virial [G, 3, 3] and the
+        per-atom virial [N, 3, 3] that splits each edge's term between its two atoms.  Each layer
+        runs only on the edges and nodes the owned atoms' energies need (see _local_layers)."""
+        positions, species, edge_index = inputs.positions, inputs.species, inputs.edge_index
+        vectors = (positions[edge_index[1]] - positions[edge_index[0]] + inputs.shifts).detach().requires_grad_(True)
         layer_edges, layer_nodes = self._local_layers(edge_index, positions.shape[0], num_local)
         node_energy = self.node_energies(vectors, species, edge_index, layer_edges, layer_nodes)[:num_local]
-        energy = node_energy.sum()
-        grads = torch.autograd.grad([energy], [vectors], allow_unused=True)
+        energy = graph_sums(node_energy, inputs.batch[:num_local], inputs.num_graphs)
+        grads = torch.autograd.grad([node_energy.sum()], [vectors], allow_unused=True)
         g = grads[0]
         de_dvec = g if g is not None else torch.zeros_like(vectors)
         forces = torch.zeros_like(positions).index_add(0, edge_index[0], de_dvec).index_add(0, edge_index[1], -de_dvec)
@@ -173,15 +186,17 @@ class GauntMACE(nn.Module):
             half = 0.5 * edge_virial
             atom_virial = torch.zeros((positions.shape[0], 3, 3), dtype=positions.dtype, device=positions.device)
             atom_virial = atom_virial.index_add(0, edge_index[0], half).index_add(0, edge_index[1], half)
-            out["virial"] = edge_virial.sum(0)
+            out["virial"] = graph_sums(edge_virial, inputs.batch[edge_index[0]], inputs.num_graphs)
             out["atom_virial"] = atom_virial
         return out
 
-    def forward(self, positions: torch.Tensor, species: torch.Tensor, edge_index: torch.Tensor,
-                shifts: torch.Tensor, batch: torch.Tensor, cell: torch.Tensor, num_graphs: int,
-                compute_forces: bool = True, compute_stress: bool = False,
+    def forward(self, inputs: ModelInputs, compute_forces: bool = True, compute_stress: bool = False,
                 training: bool = False) -> Dict[str, torch.Tensor]:
-        """Energies per graph and per atom; forces = -dE/dx; stress = (1/V) dE/d(strain)."""
+        """Energy [G] and node_energy [N]; with compute_forces, forces = -dE/dx [N, 3]; with
+        compute_stress, virial = -dE/d(strain) and stress = dE/d(strain) / V [G, 3, 3] (V
+        from the cells); with training, the derivatives keep their graph (a loss on forces can be
+        differentiated by the weights)."""
+        positions, species, edge_index, shifts, batch, cell, num_graphs = inputs
         if compute_forces and not positions.requires_grad:
             positions = positions.detach().requires_grad_(True)  # never flag the caller's tensor
         strain = torch.zeros((num_graphs, 3, 3), dtype=positions.dtype, device=positions.device)
@@ -196,14 +211,14 @@ class GauntMACE(nn.Module):
             0, batch, node_energy
         )
         out: Dict[str, torch.Tensor] = {"energy": energy, "node_energy": node_energy}
-        inputs: List[torch.Tensor] = []
+        grad_inputs: List[torch.Tensor] = []
         if compute_forces:
-            inputs.append(positions)
+            grad_inputs.append(positions)
         if compute_stress:
-            inputs.append(strain)
-        if len(inputs) > 0:
+            grad_inputs.append(strain)
+        if len(grad_inputs) > 0:
             grads = torch.autograd.grad(
-                [energy.sum()], inputs, create_graph=training, allow_unused=True
+                [energy.sum()], grad_inputs, create_graph=training, allow_unused=True
             )
             if compute_forces:
                 g = grads[0]

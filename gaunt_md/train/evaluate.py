@@ -20,8 +20,7 @@ def evaluate(model, graphs: List, batch_size: int, device, dtype) -> dict:
     for batch in batches(graphs, batch_size, None):
         batch = batch.to(device, dtype)
         want_stress = batch.stress is not None
-        pred = model(batch.positions, batch.species, batch.edge_index, batch.shifts, batch.batch,
-                     batch.cell, batch.num_graphs, True, want_stress, False)
+        pred = model(batch.inputs(), compute_forces=True, compute_stress=want_stress)
         volume = torch.linalg.det(batch.cell).abs() if want_stress else None
         errors.add(pred["energy"], batch.energy, batch.num_atoms, pred["forces"], batch.forces,
                    pred.get("stress"), batch.stress, batch.stress_mask, volume)

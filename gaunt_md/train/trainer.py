@@ -253,10 +253,8 @@ class Trainer:
                 bar.close()
                 return None          # interrupted: the epoch is abandoned, not half-counted
             batch = batch.to(self.device, self.dtype)
-            pred = self.model(
-                batch.positions, batch.species, batch.edge_index, batch.shifts, batch.batch, batch.cell,
-                batch.num_graphs, True, batch.stress is not None, True,
-            )
+            pred = self.model(batch.inputs(), compute_forces=True, compute_stress=batch.stress is not None,
+                              training=True)
             loss = weighted_loss(pred, batch, stage.energy_weight, stage.forces_weight, stage.stress_weight)
             self.optimizer.zero_grad(set_to_none=True)
             loss.backward()

@@ -240,9 +240,9 @@ class CountingModule:
     def __init__(self, module):
         self.module, self.calls = module, 0
 
-    def __call__(self, *args):
+    def __call__(self, *args, **kwargs):
         self.calls += 1
-        return self.module(*args)
+        return self.module(*args, **kwargs)
 
 
 def test_results_are_cached(calc64, monkeypatch):

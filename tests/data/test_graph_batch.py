@@ -8,7 +8,7 @@ from ase import Atoms
 from ase.build import bulk, molecule
 from ase.calculators.singlepoint import SinglePointCalculator
 
-from gaunt_md.data import GraphDataLoader, SpeciesTable, collate, graph_from_atoms
+from gaunt_md.data import GraphDataLoader, ModelInputs, SpeciesTable, collate, graph_from_atoms, single_graph_inputs
 
 TABLE = SpeciesTable([1, 6, 8])
 
@@ -126,3 +126,24 @@ def test_collate_works_with_torch_dataloader():
     graphs = [graph_from_atoms(molecule("H2O"), TABLE, 2.0) for _ in range(3)]
     loader = torch.utils.data.DataLoader(graphs, batch_size=2, collate_fn=collate)
     assert [b.num_graphs for b in loader] == [2, 1]
+
+
+def test_batch_inputs_are_what_the_model_takes():
+    graphs = [graph_from_atoms(molecule("H2O"), TABLE, 2.0), graph_from_atoms(bulk("C", cubic=True), TABLE, 2.0)]
+    batch = collate(graphs)
+    inputs = batch.inputs()
+    assert isinstance(inputs, ModelInputs) and inputs.num_graphs == 2
+    for name in ("positions", "species", "edge_index", "shifts", "batch", "cell"):
+        assert getattr(inputs, name) is getattr(batch, name), name
+
+
+def test_single_graph_inputs_fill_in_one_graph():
+    graph = graph_from_atoms(molecule("CH3OH"), TABLE, 2.0, dtype=torch.float32)
+    inputs = single_graph_inputs(graph.positions, graph.species, graph.edge_index)
+    assert inputs.num_graphs == 1 and inputs.batch.tolist() == [0] * graph.num_atoms
+    assert inputs.shifts.shape == (graph.num_edges, 3) and not inputs.shifts.any()
+    assert inputs.cell.shape == (1, 3, 3) and inputs.shifts.dtype == inputs.cell.dtype == torch.float32
+    given = single_graph_inputs(graph.positions, graph.species, graph.edge_index, graph.shifts, graph.cell)
+    assert given.shifts is graph.shifts and torch.equal(given.cell[0], graph.cell)
+    whole = collate([graph]).inputs()
+    assert torch.equal(given.batch, whole.batch) and torch.equal(given.cell, whole.cell)

@@ -122,6 +122,14 @@ def test_newer_format_version(exported, tmp_path):
         load_model(path)
 
 
+def test_older_format_version_says_how_to_re_export(exported, tmp_path):
+    """Format 1 models took seven tensors and positional flags: they cannot be called with
+    ModelInputs, so loading one names the command that writes the current format."""
+    path = rewrite_metadata(exported("float64").path, tmp_path / "old.pt", format_version=1)
+    with pytest.raises(ValueError, match="format version 1, older.*re-export.*gaunt-md export CHECKPOINT -o old.pt"):
+        load_model(path)
+
+
 def test_missing_custom_op_library(exported, tmp_path):
     libraries = {"gaunt_md": "gaunt_md.ops", "gaunt_md_extra_kernels": "gaunt_md_extra_kernels.ops"}
     path = rewrite_metadata(exported("float64").path, tmp_path / "ops.pt", custom_op_libraries=libraries)

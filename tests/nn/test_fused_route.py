@@ -12,6 +12,7 @@ import vesin
 from ase.build import molecule
 
 import gaunt_md  # noqa: F401
+from gaunt_md.data import ModelInputs
 from gaunt_md.nn import GauntMACE, ModelConfig
 
 Z = [1, 6, 7, 8]
@@ -28,9 +29,9 @@ def structure(dtype):
     atoms.pbc = True
     i, j, S = vesin.NeighborList(cutoff=5.0, full_list=True).compute(
         points=atoms.positions, box=atoms.cell.array, periodic=True, quantities="ijS")
-    return (torch.tensor(atoms.positions, dtype=dtype), torch.tensor([Z.index(z) for z in atoms.numbers]),
-            torch.tensor(np.stack([i, j]).astype(np.int64)), torch.tensor(S @ atoms.cell.array, dtype=dtype),
-            torch.zeros(len(atoms), dtype=torch.long), torch.tensor(atoms.cell.array, dtype=dtype)[None], 1)
+    return ModelInputs(torch.tensor(atoms.positions, dtype=dtype), torch.tensor([Z.index(z) for z in atoms.numbers]),
+                       torch.tensor(np.stack([i, j]).astype(np.int64)), torch.tensor(S @ atoms.cell.array, dtype=dtype),
+                       torch.zeros(len(atoms), dtype=torch.long), torch.tensor(atoms.cell.array, dtype=dtype)[None], 1)
 
 
 def models(dtype, hidden_lmax=1):
@@ -57,8 +58,8 @@ def rel(a, b):
 def test_energy_forces_stress(dtype, hidden_lmax):
     fused, reference = models(dtype, hidden_lmax)
     g = structure(dtype)
-    a = fused(*g, compute_forces=True, compute_stress=True)
-    b = reference(*g, compute_forces=True, compute_stress=True)
+    a = fused(g, compute_forces=True, compute_stress=True)
+    b = reference(g, compute_forces=True, compute_stress=True)
     for key in ("energy", "node_energy", "forces", "stress"):
         assert rel(a[key], b[key]) < TOL[dtype], key
 
@@ -69,7 +70,7 @@ def test_force_loss_parameter_gradients(dtype):
     g = structure(dtype)
     grads = []
     for model in (fused, reference):
-        out = model(*g, compute_forces=True, compute_stress=True, training=True)
+        out = model(g, compute_forces=True, compute_stress=True, training=True)
         loss = out["energy"].pow(2).sum() + out["forces"].pow(2).sum() + out["stress"].pow(2).sum()
         grads.append(torch.autograd.grad(loss, list(model.parameters())))
     for (name, _), a, b in zip(fused.named_parameters(), *grads):
@@ -85,7 +86,7 @@ def test_same_state_dict_and_torchscript(tmp_path):
     torch.jit.save(torch.jit.script(fused), str(path))
     loaded = torch.jit.load(str(path))
     g = structure(torch.float64)
-    a = loaded(*g, True, True, False)
-    b = reference(*g, compute_forces=True, compute_stress=True)
+    a = loaded(g, compute_forces=True, compute_stress=True)
+    b = reference(g, compute_forces=True, compute_stress=True)
     for key in ("energy", "forces", "stress"):
         assert rel(a[key], b[key]) < 1e-10, key

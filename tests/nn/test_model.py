@@ -19,6 +19,7 @@ from ase import Atoms
 from ase.build import molecule
 
 import gaunt_md  # noqa: F401  (registers torch.ops.gaunt_md, which torch.jit.load needs)
+from gaunt_md.data import ModelInputs, single_graph_inputs
 from gaunt_md.nn import GauntMACE, ModelConfig
 
 ATOMIC_NUMBERS = [1, 6, 7, 8]
@@ -95,10 +96,10 @@ def batched(graphs: List[Dict]) -> Dict:
 
 
 def evaluate(model, g: Dict, forces: bool = True, stress: bool = False, training: bool = False) -> Dict:
-    # positional arguments: the same call works for eager and TorchScript models.  The clone
-    # keeps the model's requires_grad_ on the positions away from the caller's tensor.
-    out = model(g["positions"].clone(), g["species"], g["edge_index"], g["shifts"], g["batch"], g["cell"],
-                g["num_graphs"], forces, stress, training)
+    # the same call for eager and TorchScript models.  The clone keeps the model's
+    # requires_grad_ on the positions away from the caller's tensor.
+    inputs = ModelInputs(**dict(g, positions=g["positions"].clone()))
+    out = model(inputs, compute_forces=forces, compute_stress=stress, training=training)
     return out if training else {key: value.detach() for key, value in out.items()}
 
 
@@ -324,16 +325,32 @@ class ModelChecks:
         assert kept == sorted(kept, reverse=True) and kept[0] < edges, (kept, edges)  # fewer in later layers
         updated = [int(k.numel()) for k in layer_nodes]
         assert updated == sorted(updated, reverse=True) and updated[-1] == num_local, updated
-        pruned = model.forward_local(g["positions"], g["species"], g["edge_index"], num_local, True)
+        inputs = single_graph_inputs(g["positions"], g["species"], g["edge_index"])
+        pruned = model.forward_local(inputs, num_local, compute_virial=True)
         everything = copy.copy(model)
         everything._local_layers = lambda edge_index, n, local: ([torch.arange(edges)] * model.num_interactions,
                                                                  [torch.arange(n)] * model.num_interactions)
-        full = everything.forward_local(g["positions"], g["species"], g["edge_index"], num_local, True)
-        scripted = torch.jit.script(model).forward_local(g["positions"], g["species"], g["edge_index"], num_local, True)
+        full = everything.forward_local(inputs, num_local, compute_virial=True)
+        scripted = torch.jit.script(model).forward_local(inputs, num_local, compute_virial=True)
         for key in ("energy", "node_energy", "forces", "virial", "atom_virial"):
             assert_close(pruned[key], full[key], dtype)
             assert_close(scripted[key], full[key], dtype)
         assert float(full["forces"][num_local:].abs().max()) > 0  # ghosts do carry forces
+
+    def test_forward_local_with_every_atom_owned_is_forward(self, model):
+        """The two entry points of the contract agree: forward_local with num_local = N on a
+        batch of graphs (shifts included) gives forward's per-graph energies, node energies,
+        forces and virials; the per-atom virials sum to the virial."""
+        dtype = model.e0.dtype
+        g = batched([graph(s, model.r_max, dtype) for s in (periodic_cell(), rattled_ethanol(), random_cluster())])
+        inputs = ModelInputs(**g)
+        full = evaluate(model, g, stress=True)
+        local = model.forward_local(inputs, len(g["species"]), compute_virial=True)
+        for key in ("energy", "node_energy", "forces", "virial"):
+            assert local[key].shape == full[key].shape, key
+            assert_close(local[key].detach(), full[key], dtype)
+        per_graph = torch.zeros_like(local["virial"]).index_add(0, g["batch"], local["atom_virial"])
+        assert_close(per_graph.detach(), full["virial"], dtype)
 
     # batching, precision, TorchScript
 

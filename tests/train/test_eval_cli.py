@@ -30,7 +30,7 @@ def model_predictions(checkpoint, frames):
     energies, forces = [], []
     for atoms in frames:
         b = collate([graph_from_atoms(atoms, species, model.r_max, dtype=dtype)])
-        out = model(b.positions, b.species, b.edge_index, b.shifts, b.batch, b.cell, b.num_graphs, True)
+        out = model(b.inputs(), compute_forces=True)
         energies.append(float(out["energy"].detach()[0]))
         forces.append(out["forces"].detach().double().numpy())
     return np.array(energies), forces

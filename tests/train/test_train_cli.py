@@ -284,9 +284,7 @@ def test_init_from_a_power_basis_run_with_factors(trained_run, write_config, tmp
     trainer = trainer_module.Trainer(cfg, log=lambda *_: None)
     reference = model_from_checkpoint(source)
     batch = next(iter(trainer_module.batches(trainer.data.valid, 4, torch.Generator().manual_seed(0))))
-    args = (batch.positions, batch.species, batch.edge_index, batch.shifts, batch.batch, batch.cell,
-            batch.num_graphs, True)
-    ours, theirs = trainer.model(*args), reference(*args)
+    ours, theirs = trainer.model(batch.inputs(), compute_forces=True), reference(batch.inputs(), compute_forces=True)
     torch.testing.assert_close(ours["energy"], theirs["energy"], rtol=1e-12, atol=1e-10)
     torch.testing.assert_close(ours["forces"], theirs["forces"], rtol=1e-10, atol=1e-10)
 
