@@ -10,6 +10,8 @@ import pytest
 import torch
 from e3nn import o3
 
+from tests.helpers import random_rotation, relative_error
+
 
 def pytest_configure(config):
     # The tests use tiny tensors: intra-op threads only add overhead, and on a shared machine
@@ -37,25 +39,11 @@ def block_wigner_D(lmax: int, R: torch.Tensor, dtype: torch.dtype = torch.float6
         torch.set_default_dtype(default)
 
 
-def _random_rotation(gen: torch.Generator) -> torch.Tensor:
-    q, r = torch.linalg.qr(torch.randn(3, 3, generator=gen, dtype=torch.float64))
-    q = q * torch.sign(torch.diagonal(r))
-    return q if torch.det(q) > 0 else -q
-
-
 def orthogonal_matrices(seed: int = 0) -> dict:
     """Named elements of O(3): a random rotation, the inversion, a mirror and a rotoreflection."""
-    gen = torch.Generator().manual_seed(seed)
-    R = _random_rotation(gen)
     mirror = torch.diag(torch.tensor([1.0, -1.0, 1.0], dtype=torch.float64))
-    return {"rotation": R, "inversion": -torch.eye(3, dtype=torch.float64),
-            "mirror": mirror, "rotoreflection": _random_rotation(gen) @ mirror}
-
-
-def relative_error(out: torch.Tensor, ref: torch.Tensor) -> float:
-    assert out.shape == ref.shape, f"shape {tuple(out.shape)} != {tuple(ref.shape)}"
-    scale = ref.double().abs().max().clamp_min(1e-300)
-    return float((out.double() - ref.double()).abs().max() / scale)
+    return {"rotation": random_rotation(seed), "inversion": -torch.eye(3, dtype=torch.float64),
+            "mirror": mirror, "rotoreflection": random_rotation(seed + 1) @ mirror}
 
 
 def random_unit_vectors(n: int, gen: torch.Generator) -> torch.Tensor:
@@ -118,7 +106,7 @@ def independent_rule(degree: int, seed: int = 7):
         dim=-1,
     ).reshape(-1, 3)
     weights = (torch.from_numpy(w)[:, None] * (2 * math.pi / n_phi)).expand(-1, n_phi).reshape(-1)
-    R = _random_rotation(torch.Generator().manual_seed(seed))
+    R = random_rotation(seed)
     return points @ R.T, weights
 
 

@@ -1,7 +1,7 @@
 """ASE calculator for exported Gaunt-MACE models: `atoms.calc = GauntCalculator("model.pt")`."""
 from __future__ import annotations
 
-from typing import List, Optional, Sequence, Union
+from typing import List, Mapping, Optional, Sequence, Union
 
 import numpy as np
 import torch
@@ -23,12 +23,13 @@ class GauntCalculator(Calculator):
     implemented_properties = ["energy", "free_energy", "energies", "forces", "stress", "stresses"]
 
     def __init__(self, model_path: Union[str, Sequence[str]], device: str = "auto",
-                 dtype: Optional[str] = None, **kwargs):
+                 dtype: Optional[str] = None, routes: Optional[Mapping[str, str]] = None, **kwargs):
+        """routes: {op: route} (gaunt_md/ops/routes.py), e.g. {"conv": "torch"}."""
         super().__init__(**kwargs)
         paths = [model_path] if isinstance(model_path, (str, bytes)) or hasattr(model_path, "__fspath__") else list(model_path)
         if not paths:
             raise ValueError("GauntCalculator needs at least one model path")
-        self.models: List[LoadedModel] = [load_model(p, device=device, dtype=dtype) for p in paths]
+        self.models: List[LoadedModel] = [load_model(p, device=device, dtype=dtype, routes=routes) for p in paths]
         first = self.models[0]
         for other, path in zip(self.models[1:], paths[1:]):
             if other.atomic_numbers != first.atomic_numbers or other.r_max != first.r_max:
