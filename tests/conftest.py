@@ -10,7 +10,7 @@ import pytest
 import torch
 from e3nn import o3
 
-from tests.helpers import random_rotation, relative_error
+from tests.helpers import block_wigner_D, random_rotation, relative_error
 
 
 def pytest_configure(config):
@@ -20,23 +20,6 @@ def pytest_configure(config):
 
 
 TOLERANCE = {torch.float64: 1e-10, torch.float32: 1e-5}
-
-
-def sh_irreps(lmax: int) -> o3.Irreps:
-    """1x0e + 1x1o + 1x2e + ...: the representation of a degree <= lmax spherical function."""
-    return o3.Irreps([(1, (l, (-1) ** l)) for l in range(lmax + 1)])
-
-
-def block_wigner_D(lmax: int, R: torch.Tensor, dtype: torch.dtype = torch.float64) -> torch.Tensor:
-    """[(lmax+1)^2]^2 block-diagonal D(R) from e3nn, inversion acting as (-1)^l on degree l.
-
-    Coefficients x of f rotate as x -> D x when f -> f o R^-1."""
-    default = torch.get_default_dtype()
-    torch.set_default_dtype(torch.float64)  # e3nn builds its generators in the default dtype
-    try:
-        return sh_irreps(lmax).D_from_matrix(R.to(torch.float64)).to(dtype)
-    finally:
-        torch.set_default_dtype(default)
 
 
 def orthogonal_matrices(seed: int = 0) -> dict:

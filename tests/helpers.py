@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 import torch
+from e3nn import o3
 
 
 def as_float64(a) -> torch.Tensor:
@@ -27,3 +28,20 @@ def random_rotation(seed: int) -> torch.Tensor:
     q, r = torch.linalg.qr(torch.randn(3, 3, generator=gen, dtype=torch.float64))
     q = q * torch.sign(torch.diagonal(r))
     return q if torch.det(q) > 0 else -q
+
+
+def sh_irreps(lmax: int) -> o3.Irreps:
+    """1x0e + 1x1o + 1x2e + ...: the representation of a degree <= lmax spherical function."""
+    return o3.Irreps([(1, (l, (-1) ** l)) for l in range(lmax + 1)])
+
+
+def block_wigner_D(lmax: int, R: torch.Tensor, dtype: torch.dtype = torch.float64) -> torch.Tensor:
+    """[(lmax+1)^2]^2 block-diagonal D(R) from e3nn, inversion acting as (-1)^l on degree l.
+
+    Coefficients x of f rotate as x -> D x when f -> f o R^-1."""
+    default = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float64)  # e3nn builds its generators in the default dtype
+    try:
+        return sh_irreps(lmax).D_from_matrix(R.to(torch.float64)).to(dtype)
+    finally:
+        torch.set_default_dtype(default)

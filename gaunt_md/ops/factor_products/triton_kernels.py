@@ -60,7 +60,7 @@ if TRITON_AVAILABLE:
                    BLOCK_R: tl.constexpr, BLOCK_D: tl.constexpr, BLOCK_OUT: tl.constexpr):
         """This program's rows, coefficient and output indices, and the rows' offsets in the
         [N, F, C, D] factor layout and in the [N, K, C, Dout] product layout."""
-        rows = _rowblock(BLOCK_R)
+        rows = row_block(BLOCK_R)
         return (rows, tl.arange(0, BLOCK_D), tl.arange(0, BLOCK_OUT), _row_offsets(rows, C, F, D),
                 _row_offsets(rows, C, K, DOUT))
 

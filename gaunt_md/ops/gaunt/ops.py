@@ -174,6 +174,8 @@ def _vjp_backward(ctx, grad):
     or, under 'auto', where it is the faster of the two."""
     x, coeffs = ctx.saved_tensors
     x2 = x.reshape(-1, x.shape[-1])
+    if x2.shape[0] == 0:
+        return torch.zeros_like(x), torch.zeros_like(coeffs), None
     c2 = coeffs.reshape(-1, coeffs.shape[-2], coeffs.shape[-1])
     g2 = grad.reshape(x2.shape)
     grid_methods = {"grid": GRID, "sht": SEPARABLE}
