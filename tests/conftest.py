@@ -24,9 +24,11 @@ TOLERANCE = {torch.float64: 1e-10, torch.float32: 1e-5}
 
 def orthogonal_matrices(seed: int = 0) -> dict:
     """Named elements of O(3): a random rotation, the inversion, a mirror and a rotoreflection."""
+    gen = torch.Generator().manual_seed(seed)
+    R = random_rotation(gen)
     mirror = torch.diag(torch.tensor([1.0, -1.0, 1.0], dtype=torch.float64))
-    return {"rotation": random_rotation(seed), "inversion": -torch.eye(3, dtype=torch.float64),
-            "mirror": mirror, "rotoreflection": random_rotation(seed + 1) @ mirror}
+    return {"rotation": R, "inversion": -torch.eye(3, dtype=torch.float64),
+            "mirror": mirror, "rotoreflection": random_rotation(gen) @ mirror}
 
 
 def random_unit_vectors(n: int, gen: torch.Generator) -> torch.Tensor:
@@ -89,7 +91,7 @@ def independent_rule(degree: int, seed: int = 7):
         dim=-1,
     ).reshape(-1, 3)
     weights = (torch.from_numpy(w)[:, None] * (2 * math.pi / n_phi)).expand(-1, n_phi).reshape(-1)
-    R = random_rotation(seed)
+    R = random_rotation(torch.Generator().manual_seed(seed))
     return points @ R.T, weights
 
 

@@ -1,6 +1,8 @@
 """Plain helper functions shared by the test suite (conftest.py exposes some as fixtures)."""
 from __future__ import annotations
 
+from typing import Union
+
 import numpy as np
 import torch
 from e3nn import o3
@@ -22,10 +24,14 @@ def relative_error(out, ref) -> float:
     return float((out - ref).abs().max() / ref.abs().max().clamp_min(1e-300))
 
 
-def random_rotation(seed: int) -> torch.Tensor:
-    """A random proper rotation [3, 3] (float64), reproducible from its seed."""
-    gen = torch.Generator().manual_seed(seed)
-    q, r = torch.linalg.qr(torch.randn(3, 3, generator=gen, dtype=torch.float64))
+def random_rotation(source: Union[int, torch.Generator]) -> torch.Tensor:
+    """A random proper rotation [3, 3] (float64): from numpy's default_rng(seed) for an int
+    seed, else the next draw of a torch generator."""
+    if isinstance(source, torch.Generator):
+        a = torch.randn(3, 3, generator=source, dtype=torch.float64)
+    else:
+        a = torch.from_numpy(np.random.default_rng(source).normal(size=(3, 3)))
+    q, r = torch.linalg.qr(a)
     q = q * torch.sign(torch.diagonal(r))
     return q if torch.det(q) > 0 else -q
 

@@ -152,3 +152,9 @@ def test_every_cpu_route_gives_the_same_numbers(route):
     routes.set_routes(conv=route, factor_products=route)
     for a, b in zip(run(), expected):
         torch.testing.assert_close(a, b, rtol=1e-12, atol=1e-12)
+
+
+def test_model_config_checks_its_gaunt_method():
+    from gaunt_md.nn import ModelConfig
+    with pytest.raises(ValueError, match="gaunt_method='magic': choose one of auto, dense"):
+        ModelConfig(atomic_numbers=[1], gaunt_method="magic").validate()

@@ -17,7 +17,7 @@ def silu_mlp(z: Tensor, weights: List[Tensor]) -> Tensor:
 
 def radial_weights(radial: Tensor, weights: List[Tensor], channels: int) -> Tensor:
     """R [B, P, C]: the MLP's output, the last layer ordered [paths, channels]."""
-    return silu_mlp(radial, weights).view(radial.shape[0], -1, channels)
+    return silu_mlp(radial, weights).view(radial.shape[0], weights[-1].shape[0] // channels, channels)
 
 
 def radial_forward(radial: Tensor, weights: List[Tensor], channels: int) -> Tuple[Tensor, List[Tensor], List[Tensor]]:
@@ -30,7 +30,7 @@ def radial_forward(radial: Tensor, weights: List[Tensor], channels: int) -> Tupl
         pre.append(a)
         z = F.silu(a)
         zs.append(z)
-    return F.linear(z, weights[-1]).view(radial.shape[0], -1, channels), zs, pre
+    return F.linear(z, weights[-1]).view(radial.shape[0], weights[-1].shape[0] // channels, channels), zs, pre
 
 
 def radial_backward(g_r: Tensor, weights: List[Tensor], zs: List[Tensor], pre: List[Tensor], need_radial: bool,

@@ -22,7 +22,7 @@ def messages(xb: Tensor, radial: Tensor, sh: Tensor, weights: List[Tensor], coup
         part = r[:, g.first_path:g.first_path + g.count, None, :] * xb[:, None, g.x_start:g.x_start + g.width, :]
         parts.append(part.reshape(b, g.rows, c))
     h = parts[0] if len(parts) == 1 else torch.cat(parts, dim=1)  # [B, Q, C]
-    v = (sh @ coupling).view(b, plan.rows, -1)  # [B, Q, Dout]
+    v = (sh @ coupling).view(b, plan.rows, plan.out_dim(coupling))  # [B, Q, Dout]
     return torch.bmm(v.transpose(1, 2), h)
 
 
