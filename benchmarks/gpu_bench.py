@@ -11,8 +11,8 @@ gaunt: the shipped potential (potentials/gaunt_mace_3bpa.pt, TorchScript, traine
 product_basis "factors": 64x0e+64x1o, max_ell 3, correlation 3, 2 interactions) loaded with
 gaunt_md.deploy.load_model, or, when --model eager (or the file does not load), an untrained
 GauntMACE of the same configuration.  The routes are switched per call through the
-environment variables that the ops read at each call (gaunt_md/ops/routes.py): "triton" =
-GAUNT_MD_CONV and GAUNT_MD_FACTOR_PRODUCTS = triton, "torch" = both torch, "conv-triton" / "fp-triton" = only one
+environment variables that the ops read at each call (routes.py): "triton" = GAUNT_MD_CONV and
+GAUNT_MD_FACTOR_PRODUCTS = triton, "torch" = both torch, "conv-triton" / "fp-triton" = only one
 of the two ops on its Triton kernels (which op gains or loses).  One process: the Triton
 kernels are compiled once (the first call of the first point, not timed).
 mace: mace.modules.ScaleShiftMACE with RealAgnosticResidualInteractionBlock (as

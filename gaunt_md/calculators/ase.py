@@ -18,13 +18,13 @@ class GauntCalculator(Calculator):
     """Energy, per-atom energies, forces and (periodic cells) stress and per-atom stresses
     (`get_stresses`: each edge's virial split between its atoms, summing to the stress) from one
     exported model, or from a committee of models (mean, plus `energy_var` / `forces_var` /
-    `stress_var` across members)."""
+    `stress_var` across members).  `routes` ({op: route}, gaunt_md/ops/routes.py) chooses how
+    the ops run, e.g. {"conv": "torch"}."""
 
     implemented_properties = ["energy", "free_energy", "energies", "forces", "stress", "stresses"]
 
     def __init__(self, model_path: Union[str, Sequence[str]], device: str = "auto",
                  dtype: Optional[str] = None, routes: Optional[Mapping[str, str]] = None, **kwargs):
-        """routes: {op: route} (gaunt_md/ops/routes.py), e.g. {"conv": "torch"}."""
         super().__init__(**kwargs)
         paths = [model_path] if isinstance(model_path, (str, bytes)) or hasattr(model_path, "__fspath__") else list(model_path)
         if not paths:

@@ -1,11 +1,13 @@
 """How each op runs: one vocabulary of route names and the one place that resolves them.
 
-| key               | what it chooses                              | routes (first = default)             | environment variable       |
-|-------------------|----------------------------------------------|--------------------------------------|----------------------------|
-| `gaunt`           | what `method="auto"` runs in gaunt_md::gaunt_product, many_body, power_projections, power_vjp | auto, dense, fourier, grid, sht, triton | `GAUNT_MD_METHOD` |
-| `conv`            | gaunt_md::conv, the fused interaction op     | auto, reference, torch, triton       | `GAUNT_MD_CONV`            |
-| `factor_products` | gaunt_md::factor_products                    | auto, reference, torch, triton       | `GAUNT_MD_FACTOR_PRODUCTS` |
-| `interaction`     | GauntInteraction: the fused op or the dense formulation | fused, reference          | (none: per model)          |
+    key              chooses                              routes (first = default)            variable
+    gaunt            method="auto" of the Gaunt products  auto dense fourier grid sht triton  GAUNT_MD_METHOD
+    conv             gaunt_md::conv (interaction)         auto reference torch triton         GAUNT_MD_CONV
+    factor_products  gaunt_md::factor_products            auto reference torch triton         GAUNT_MD_FACTOR_PRODUCTS
+    interaction      GauntInteraction: fused or dense     fused reference                     (per model)
+
+The Gaunt products are gaunt_md::gaunt_product, many_body, power_projections and power_vjp.
+The interaction's "reference" is GauntInteraction.forward_reference, the dense formulation.
 
 The names:
     auto       gaunt: time the applicable methods on the first call of each problem size and

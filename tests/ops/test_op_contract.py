@@ -18,7 +18,6 @@ from torch import Tensor
 
 import gaunt_md.ops  # noqa: F401  (registers the ops)
 from gaunt_md.ops import routes
-from gaunt_md.so3 import sh_dim
 from gaunt_md.so3.quadrature import analysis_matrix, synthesis_matrix
 from tests.helpers import block_wigner_D, random_rotation, relative_error
 from tests.ops.test_conv import interaction, op_args

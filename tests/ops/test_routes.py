@@ -33,8 +33,9 @@ def test_the_table():
     assert routes.OPS["interaction"].names == ("fused", "reference")
     doc = routes.__doc__
     for op, choice in routes.OPS.items():  # the documented table names every op, route and variable
-        assert f"`{op}`" in doc and all(name in doc for name in choice.names)
-        assert choice.variable is None or f"`{choice.variable}`" in doc
+        row = next(line for line in doc.splitlines() if line.strip().startswith(op + " "))
+        assert choice.variable is None or row.endswith(choice.variable)
+        assert all(name in doc for name in choice.names)
 
 
 @pytest.mark.parametrize("op", KERNEL_OPS)
@@ -74,7 +75,7 @@ def test_set_in_code_beats_the_environment(monkeypatch):
 def test_bad_choices_are_refused_with_the_names():
     with pytest.raises(ValueError, match="route conv='fast': choose one of auto, reference, torch, triton"):
         routes.set_routes(conv="fast")
-    with pytest.raises(ValueError, match="'convolution' is not a process-wide route; choose one of gaunt, conv, factor_products"):
+    with pytest.raises(ValueError, match="'convolution' is not a process-wide route; choose one of gaunt, conv"):
         routes.set_routes(convolution="torch")
     with pytest.raises(ValueError, match="per model"):
         routes.set_routes(interaction="reference")

@@ -1,8 +1,8 @@
 """Triton grid-route kernels against the plain torch expressions.
 
-Triton picks interpreted or compiled kernels when @triton.jit runs, i.e. when
-the first kernel file (gaunt_md/ops/*/triton_kernels.py) is imported, and other tests of the suite may import it
-first.  So the numerical checks run this file as a script in a fresh interpreter with
+Triton picks interpreted or compiled kernels when @triton.jit runs, i.e. when a kernel file
+(gaunt_md/ops/*/triton_kernels.py) is first imported, and other tests of the suite may import
+one first.  So the numerical checks run this file as a script in a fresh interpreter with
 TRITON_INTERPRET=1 (one subprocess for all cases, its results shared by the parametrized
 tests below).  Input validation, the CPU fallback error and an offline sm90 compile run in
 process.

@@ -82,7 +82,8 @@ def block_backward(xb: Tensor, radial: Tensor, sh: Tensor, weights: List[Tensor]
             if g_r is not None:
                 torch.sum(t_g * x_g, dim=2, out=g_r[:, g.first_path:g.first_path + g.count, :])
             if g_x is not None:
-                g_x[:, g.x_start:g.x_start + g.width, :] += (t_g * r[:, g.first_path:g.first_path + g.count, None, :]).sum(dim=1)
+                r_g = r[:, g.first_path:g.first_path + g.count, None, :]
+                g_x[:, g.x_start:g.x_start + g.width, :] += (t_g * r_g).sum(dim=1)
         g_sh = None
         if need_sh:
             h = fill_h(torch.empty_like(t), r, xb, plan)
