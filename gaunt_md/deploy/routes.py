@@ -8,10 +8,8 @@ from typing import Mapping, Optional
 
 import torch
 
-from ..ops.conv import coupling_paths, dense_coupling
+from ..ops.conv import dense_coupling_buffers
 from ..ops.routes import check_routes, set_routes
-
-REFERENCE_BUFFERS = ("coupling", "path_to_columns", "columns_to_slots")
 
 
 def _interaction_blocks(module: torch.nn.Module):
@@ -28,11 +26,9 @@ def _use_interaction_route(block, route: str) -> None:
     block.fused = route == "fused"
     if route == "reference" and block.coupling.numel() == 0:
         # exported without its reference tensors: rebuild them from the block's degrees
-        paths = coupling_paths(block.lmax_in, block.lmax_edge, block.lmax_out)
-        like = block.fused_coupling
-        for name, tensor in zip(REFERENCE_BUFFERS, dense_coupling(paths, block.lmax_in, block.lmax_edge,
-                                                                  block.lmax_out)):
-            setattr(block, name, tensor.to(dtype=like.dtype, device=like.device))
+        buffers = dense_coupling_buffers(block.lmax_in, block.lmax_edge, block.lmax_out, block.fused_coupling)
+        for name, tensor in buffers.items():
+            setattr(block, name, tensor)
 
 
 def apply_routes(module: torch.nn.Module, routes: Optional[Mapping[str, str]]) -> None:

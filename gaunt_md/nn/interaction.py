@@ -22,14 +22,11 @@ import torch
 from torch import nn
 from torch.profiler import record_function
 
-from ..ops.conv import ConvPlan, coupling_matrix, coupling_paths, dense_coupling
+from ..ops.conv import DENSE_COUPLING_NAMES, ConvPlan, coupling_matrix, coupling_paths, dense_coupling_buffers
 from ..ops.routes import check_route
 from ..so3 import sh_dim
 from .linear import DegreeLinear
 from .radial import RadialMLP
-
-REFERENCE_BUFFERS = ("coupling", "path_to_columns", "columns_to_slots")
-
 
 class GauntInteraction(nn.Module):
     def __init__(self, channels: int, lmax_in: int, lmax_edge: int, lmax_out: int,
@@ -57,7 +54,7 @@ class GauntInteraction(nn.Module):
         self.cuda_block_size = plan.block_size(channels, "cuda")
         # reference route: its dense tensors are built when it first runs (build_reference),
         # neither saved in checkpoints nor exported
-        for name in REFERENCE_BUFFERS:
+        for name in DENSE_COUPLING_NAMES:
             self.register_buffer(name, torch.zeros(0, dtype=torch.float64), persistent=False)
         self._register_load_state_dict_pre_hook(_drop_reference_buffers)
         self.fused = True
@@ -72,10 +69,9 @@ class GauntInteraction(nn.Module):
     @torch.jit.unused
     def build_reference(self) -> None:
         if self.coupling.numel() == 0:
-            like = self.fused_coupling
-            tensors = dense_coupling(self.paths, self.lmax_in, self.lmax_edge, self.lmax_out)
-            for name, tensor in zip(REFERENCE_BUFFERS, tensors):
-                setattr(self, name, tensor.to(dtype=like.dtype, device=like.device))
+            buffers = dense_coupling_buffers(self.lmax_in, self.lmax_edge, self.lmax_out, self.fused_coupling)
+            for name, tensor in buffers.items():
+                setattr(self, name, tensor)
 
     def forward(self, node_features: torch.Tensor, edge_sh: torch.Tensor, radial_basis: torch.Tensor,
                 edge_index: torch.Tensor) -> torch.Tensor:
@@ -123,5 +119,5 @@ class GauntInteraction(nn.Module):
 def _drop_reference_buffers(state_dict, prefix, *args) -> None:
     """Checkpoints written before the reference tensors stopped being saved carry them: drop
     them (they are rebuilt from the paths when the reference route runs)."""
-    for name in REFERENCE_BUFFERS:
+    for name in DENSE_COUPLING_NAMES:
         state_dict.pop(prefix + name, None)

@@ -22,8 +22,10 @@ workers.py), triton_route.py (with the kernels of triton_kernels.py); create_gra
 differentiable backward; radial_mlp.py the MLP and its backward.
 """
 from . import op as _registers_op  # noqa: F401  (torch.ops.gaunt_md.conv)
-from .plan import ConvPlan, PathGroup, coupling_matrix, coupling_paths, dense_coupling
+from .plan import (DENSE_COUPLING_NAMES, ConvPlan, PathGroup, coupling_matrix, coupling_paths, dense_coupling,
+                   dense_coupling_buffers)
 from .radial_mlp import silu_mlp
 from .reference import conv_reference
 
-__all__ = ["ConvPlan", "PathGroup", "conv_reference", "coupling_matrix", "coupling_paths", "dense_coupling", "silu_mlp"]
+__all__ = ["DENSE_COUPLING_NAMES", "ConvPlan", "PathGroup", "conv_reference", "coupling_matrix", "coupling_paths",
+           "dense_coupling", "dense_coupling_buffers", "silu_mlp"]

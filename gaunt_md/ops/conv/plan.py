@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
-from typing import Iterator, List, NamedTuple, Sequence, Tuple
+from typing import Dict, Iterator, List, NamedTuple, Sequence, Tuple
 
 import torch
 from torch import Tensor
@@ -172,4 +172,15 @@ def dense_coupling(paths: Sequence[Path], lmax_in: int, lmax_edge: int, lmax_out
     return coupling, path_to_columns, columns_to_slots
 
 
-__all__ = ["ConvPlan", "Path", "PathGroup", "coupling_matrix", "coupling_paths", "dense_coupling"]
+DENSE_COUPLING_NAMES = ("coupling", "path_to_columns", "columns_to_slots")
+
+
+def dense_coupling_buffers(lmax_in: int, lmax_edge: int, lmax_out: int, like: Tensor) -> Dict[str, Tensor]:
+    """dense_coupling of the interaction's paths by buffer name, in like's dtype and device."""
+    paths = coupling_paths(lmax_in, lmax_edge, lmax_out)
+    tensors = dense_coupling(paths, lmax_in, lmax_edge, lmax_out)
+    return {name: t.to(dtype=like.dtype, device=like.device) for name, t in zip(DENSE_COUPLING_NAMES, tensors)}
+
+
+__all__ = ["DENSE_COUPLING_NAMES", "ConvPlan", "Path", "PathGroup", "coupling_matrix", "coupling_paths",
+           "dense_coupling", "dense_coupling_buffers"]
