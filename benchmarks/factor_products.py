@@ -32,9 +32,11 @@ from pathlib import Path
 import torch
 
 import harness
-from gaunt_md.ops.factor_products import ROUTE_VARIABLE, products_reference
-from gaunt_md.ops.backends import triton_usable
+from gaunt_md.ops.factor_products import products_reference
+from gaunt_md.ops.routes import OPS, triton_usable
 from gaunt_md.so3.quadrature import analysis_matrix, synthesis_matrix
+
+ROUTE_VARIABLE = OPS["factor_products"].variable
 
 CORRELATION, CHANNELS, LMAX_IN, LMAX_OUT = 3, 64, 3, 1
 

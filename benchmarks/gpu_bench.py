@@ -394,7 +394,7 @@ def run_md(args) -> dict:
 def triton_variants() -> int:
     """Compiled variants of gaunt-md's Triton kernels in this process (all devices)."""
     total = 0
-    for name in ("triton_conv", "triton_factor_products", "triton_kernels"):
+    for name in ("conv.triton_kernels", "factor_products.triton_kernels", "gaunt.triton_kernels"):
         module = sys.modules.get(f"gaunt_md.ops.{name}")
         for value in vars(module).values() if module else ():
             for cache in getattr(value, "device_caches", {}).values():

@@ -10,6 +10,8 @@ import pytest
 import torch
 from e3nn import o3
 
+from tests.helpers import block_wigner_D, random_rotation, relative_error
+
 
 def pytest_configure(config):
     # The tests use tiny tensors: intra-op threads only add overhead, and on a shared machine
@@ -20,42 +22,13 @@ def pytest_configure(config):
 TOLERANCE = {torch.float64: 1e-10, torch.float32: 1e-5}
 
 
-def sh_irreps(lmax: int) -> o3.Irreps:
-    """1x0e + 1x1o + 1x2e + ...: the representation of a degree <= lmax spherical function."""
-    return o3.Irreps([(1, (l, (-1) ** l)) for l in range(lmax + 1)])
-
-
-def block_wigner_D(lmax: int, R: torch.Tensor, dtype: torch.dtype = torch.float64) -> torch.Tensor:
-    """[(lmax+1)^2]^2 block-diagonal D(R) from e3nn, inversion acting as (-1)^l on degree l.
-
-    Coefficients x of f rotate as x -> D x when f -> f o R^-1."""
-    default = torch.get_default_dtype()
-    torch.set_default_dtype(torch.float64)  # e3nn builds its generators in the default dtype
-    try:
-        return sh_irreps(lmax).D_from_matrix(R.to(torch.float64)).to(dtype)
-    finally:
-        torch.set_default_dtype(default)
-
-
-def _random_rotation(gen: torch.Generator) -> torch.Tensor:
-    q, r = torch.linalg.qr(torch.randn(3, 3, generator=gen, dtype=torch.float64))
-    q = q * torch.sign(torch.diagonal(r))
-    return q if torch.det(q) > 0 else -q
-
-
 def orthogonal_matrices(seed: int = 0) -> dict:
     """Named elements of O(3): a random rotation, the inversion, a mirror and a rotoreflection."""
     gen = torch.Generator().manual_seed(seed)
-    R = _random_rotation(gen)
+    R = random_rotation(gen)
     mirror = torch.diag(torch.tensor([1.0, -1.0, 1.0], dtype=torch.float64))
     return {"rotation": R, "inversion": -torch.eye(3, dtype=torch.float64),
-            "mirror": mirror, "rotoreflection": _random_rotation(gen) @ mirror}
-
-
-def relative_error(out: torch.Tensor, ref: torch.Tensor) -> float:
-    assert out.shape == ref.shape, f"shape {tuple(out.shape)} != {tuple(ref.shape)}"
-    scale = ref.double().abs().max().clamp_min(1e-300)
-    return float((out.double() - ref.double()).abs().max() / scale)
+            "mirror": mirror, "rotoreflection": random_rotation(gen) @ mirror}
 
 
 def random_unit_vectors(n: int, gen: torch.Generator) -> torch.Tensor:
@@ -118,7 +91,7 @@ def independent_rule(degree: int, seed: int = 7):
         dim=-1,
     ).reshape(-1, 3)
     weights = (torch.from_numpy(w)[:, None] * (2 * math.pi / n_phi)).expand(-1, n_phi).reshape(-1)
-    R = _random_rotation(torch.Generator().manual_seed(seed))
+    R = random_rotation(torch.Generator().manual_seed(seed))
     return points @ R.T, weights
 
 

@@ -24,6 +24,7 @@ from gaunt_md.deploy.export import export_model
 from gaunt_md.deploy.metadata import EXTRA_FILE
 from gaunt_md.nn import GauntMACE, ModelConfig
 from gaunt_md.train.checkpoint import model_from_checkpoint, save_checkpoint
+from tests.helpers import random_rotation, relative_error  # noqa: F401  (re-exported to the conftests)
 
 DTYPES = {"float32": torch.float32, "float64": torch.float64}
 # max |out - ref| / max |ref| between two routes to the same numbers (eager and TorchScript,
@@ -170,12 +171,6 @@ def predict(module, atoms: Atoms, dtype: str, stress: bool = False, device="cpu"
     return {k: v.detach().double().cpu().numpy() for k, v in result.items()}
 
 
-def relative_error(out, ref) -> float:
-    out, ref = np.asarray(out, dtype=np.float64), np.asarray(ref, dtype=np.float64)
-    assert out.shape == ref.shape, f"shape {out.shape} != {ref.shape}"
-    return float(np.max(np.abs(out - ref)) / max(np.max(np.abs(ref)), 1e-300))
-
-
 def assert_close(out, ref, tol: float, what: str = "") -> None:
     """max |out - ref| / max |ref| <= tol."""
     err = relative_error(out, ref)
@@ -205,12 +200,6 @@ def random_periodic(seed: int, n: int = 5, min_distance: float = 1.0) -> Atoms:
                       cell=cell, pbc=True)
         if atoms.get_all_distances(mic=True)[np.triu_indices(n, 1)].min() > min_distance:
             return atoms
-
-
-def random_rotation(seed: int) -> np.ndarray:
-    q, r = np.linalg.qr(np.random.default_rng(seed).normal(size=(3, 3)))
-    q = q * np.sign(np.diag(r))
-    return q if np.linalg.det(q) > 0 else -q
 
 
 # --- tampered model files ---------------------------------------------------------------------

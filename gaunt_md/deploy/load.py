@@ -12,6 +12,7 @@ from .consistency import check_consistency
 from .integrity import verify_archive
 from .metadata import read_metadata
 from .op_libraries import import_op_libraries
+from .routes import apply_routes
 
 DTYPES = {"float32": torch.float32, "float64": torch.float64}
 
@@ -52,9 +53,11 @@ def resolve_dtype(dtype: Union[None, str, torch.dtype], default: str) -> torch.d
 
 def load_model(path, device: Union[str, torch.device] = "cpu",
                dtype: Union[None, str, torch.dtype] = None,
-               op_libraries: Optional[Mapping[str, str]] = None) -> LoadedModel:
+               op_libraries: Optional[Mapping[str, str]] = None,
+               routes: Optional[Mapping[str, str]] = None) -> LoadedModel:
     """The model of an exported file.  `op_libraries` ({package: module}) adds to the custom-op
-    libraries the file may make the loader import (gaunt-md's own; see deploy/op_libraries.py)."""
+    libraries the file may make the loader import (gaunt-md's own; see deploy/op_libraries.py).
+    `routes` ({op: route}, see gaunt_md/ops/routes.py) chooses how the ops run."""
     meta = read_metadata(path)
     verify_archive(path, meta)
     import_op_libraries(meta, path, op_libraries)
@@ -70,6 +73,7 @@ def load_model(path, device: Union[str, torch.device] = "cpu",
     check_consistency(module, meta, path)
     module = module.to(dtype_t)
     module.eval()
+    apply_routes(module, routes)
     for parameter in module.parameters():
         # inference differentiates by positions only: no weight gradients to build
         parameter.requires_grad_(False)

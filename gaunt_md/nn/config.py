@@ -4,6 +4,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field, fields
 from typing import Dict, List
 
+from ..ops.routes import check_route
+
 
 @dataclass
 class ModelConfig:
@@ -59,6 +61,7 @@ class ModelConfig:
             raise ValueError("atomic_numbers must list at least one element")
         if self.correlation < 1 or self.num_interactions < 1:
             raise ValueError("correlation and num_interactions must be >= 1")
+        check_route("gaunt", self.gaunt_method, "gaunt_method")
         if self.product_basis not in ("power", "factors"):
             raise ValueError(f"product_basis must be 'power' or 'factors', got {self.product_basis!r}")
         if self.r_max <= 0:

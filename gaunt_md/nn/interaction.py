@@ -9,80 +9,69 @@ Per edge e, U_e[(l1 m1), (p m3)] = sum_m2 G_p[m1, m2, m3] Y_e[l2 m2] is channel 
 the channel work is then one batched matmul  h_j[c, :] @ U_e  followed by the radial weights.
 
 Two routes compute the same sum: `forward` uses the fused, blocked op gaunt_md::conv (radial
-MLP, coupling and scatter-sum in one pass over blocks of edges; see gaunt_md/ops/conv.py), and
+MLP, coupling and scatter-sum in one pass over blocks of edges; see gaunt_md/ops/conv/), and
 `forward_reference` is the plain dense formulation above (kept as the reference the fused
-route is tested against; `fused = False` selects it in `forward`).
+route is tested against; `use_route("reference")` selects it in `forward`, see
+gaunt_md/ops/routes.py).
 """
 from __future__ import annotations
 
-from typing import List, Tuple
+from typing import List
 
 import torch
 from torch import nn
 from torch.profiler import record_function
 
-from ..ops.conv import default_block_size, fused_coupling
-from ..so3 import gaunt_block, sh_dim
+from ..ops.conv import DENSE_COUPLING_NAMES, ConvPlan, coupling_matrix, coupling_paths, dense_coupling_buffers
+from ..ops.routes import check_route
+from ..so3 import sh_dim
 from .linear import DegreeLinear
 from .radial import RadialMLP
-
-
-def coupling_paths(lmax_in: int, lmax_edge: int, lmax_out: int) -> List[Tuple[int, int, int]]:
-    return [
-        (l1, l2, l3)
-        for l1 in range(lmax_in + 1)
-        for l2 in range(lmax_edge + 1)
-        for l3 in range(abs(l1 - l2), min(l1 + l2, lmax_out) + 1)
-        if (l1 + l2 + l3) % 2 == 0
-    ]
-
-
-def _path_tensors(paths, lmax_in: int, lmax_edge: int, lmax_out: int):
-    """Stacked coupling [D_in, D_edge, P]; 0/1 matrices spreading path weights over the stacked
-    columns and summing columns into output coefficients (matmuls: fast forward and backward)."""
-    columns = sum(2 * l3 + 1 for _, _, l3 in paths)
-    coupling = torch.zeros(sh_dim(lmax_in), sh_dim(lmax_edge), columns, dtype=torch.float64)
-    path_to_columns = torch.zeros(len(paths), columns, dtype=torch.float64)
-    columns_to_slots = torch.zeros(columns, sh_dim(lmax_out), dtype=torch.float64)
-    start = 0
-    for p, (l1, l2, l3) in enumerate(paths):
-        block = gaunt_block(l1, l2, l3)
-        block = block / block.pow(2).sum(dim=(0, 1)).sqrt()
-        width = 2 * l3 + 1
-        coupling[l1 * l1:(l1 + 1) ** 2, l2 * l2:(l2 + 1) ** 2, start:start + width] = block
-        path_to_columns[p, start:start + width] = 1.0
-        columns_to_slots[torch.arange(start, start + width), torch.arange(l3 * l3, (l3 + 1) ** 2)] = 1.0
-        start += width
-    return coupling, path_to_columns, columns_to_slots
-
 
 class GauntInteraction(nn.Module):
     def __init__(self, channels: int, lmax_in: int, lmax_edge: int, lmax_out: int,
                  num_radial: int, radial_hidden: List[int], avg_num_neighbors: float):
         super().__init__()
         self.channels = channels
+        self.lmax_in, self.lmax_edge, self.lmax_out = lmax_in, lmax_edge, lmax_out
         self.dim_out = sh_dim(lmax_out)
         self.paths = coupling_paths(lmax_in, lmax_edge, lmax_out)
         self.num_paths = len(self.paths)
-        coupling, path_to_columns, columns_to_slots = _path_tensors(self.paths, lmax_in, lmax_edge, lmax_out)
-        self.register_buffer("coupling", coupling)
-        self.register_buffer("path_to_columns", path_to_columns)
-        self.register_buffer("columns_to_slots", columns_to_slots)
         self.linear_up = DegreeLinear(channels, channels, lmax_in)
         self.radial = RadialMLP([num_radial] + radial_hidden + [channels * self.num_paths])
         self.linear_out = DegreeLinear(channels, channels, lmax_out)
         self.inv_avg_neighbors = 1.0 / avg_num_neighbors
-        # fused route: coupling rows (path, m1) with the 1/avg_num_neighbors normalisation, and
-        # the row order that makes the last radial layer's output [paths, channels]
-        fused, groups = fused_coupling(self.paths, lmax_edge, lmax_out, self.inv_avg_neighbors)
+        # fused route: coupling rows (path, m1) with the 1/avg_num_neighbors normalisation, the
+        # plan's groups and block sizes for the op, and the row order that makes the last radial
+        # layer's output [paths, channels]
+        plan = ConvPlan.for_paths(self.paths)
+        fused = coupling_matrix(self.paths, lmax_edge, lmax_out, self.inv_avg_neighbors)
         self.register_buffer("fused_coupling", fused, persistent=False)
-        self.groups = groups
+        self.groups = plan.flat()
         order = torch.arange(channels * self.num_paths).view(channels, self.num_paths).t().reshape(-1)
         self.register_buffer("radial_order", order, persistent=False)
-        rows = fused.shape[1] // sh_dim(lmax_out)
-        self.block_size = default_block_size(rows, channels)
-        self.cuda_block_size = default_block_size(rows, channels, "cuda")
+        self.block_size = plan.block_size(channels)
+        self.cuda_block_size = plan.block_size(channels, "cuda")
+        # reference route: its dense tensors are built when it first runs (build_reference),
+        # neither saved in checkpoints nor exported
+        for name in DENSE_COUPLING_NAMES:
+            self.register_buffer(name, torch.zeros(0, dtype=torch.float64), persistent=False)
+        self._register_load_state_dict_pre_hook(_drop_reference_buffers)
         self.fused = True
+
+    @torch.jit.unused
+    def use_route(self, route: str) -> None:
+        """'fused' (gaunt_md::conv) or 'reference' (the dense formulation, forward_reference)."""
+        self.fused = check_route("interaction", route) == "fused"
+        if not self.fused:
+            self.build_reference()
+
+    @torch.jit.unused
+    def build_reference(self) -> None:
+        if self.coupling.numel() == 0:
+            buffers = dense_coupling_buffers(self.lmax_in, self.lmax_edge, self.lmax_out, self.fused_coupling)
+            for name, tensor in buffers.items():
+                setattr(self, name, tensor)
 
     def forward(self, node_features: torch.Tensor, edge_sh: torch.Tensor, radial_basis: torch.Tensor,
                 edge_index: torch.Tensor) -> torch.Tensor:
@@ -107,6 +96,8 @@ class GauntInteraction(nn.Module):
 
     def forward_reference(self, node_features: torch.Tensor, edge_sh: torch.Tensor, radial_basis: torch.Tensor,
                 edge_index: torch.Tensor) -> torch.Tensor:
+        if not torch.jit.is_scripting():
+            self.build_reference()
         receivers, senders = edge_index[0], edge_index[1]
         num_nodes = node_features.shape[0]
         with record_function("gaunt_md.linear_up"):
@@ -123,3 +114,10 @@ class GauntInteraction(nn.Module):
         with record_function("gaunt_md.linear_out"):
             out = self.linear_out(summed)
         return out
+
+
+def _drop_reference_buffers(state_dict, prefix, *args) -> None:
+    """Checkpoints written before the reference tensors stopped being saved carry them: drop
+    them (they are rebuilt from the paths when the reference route runs)."""
+    for name in DENSE_COUPLING_NAMES:
+        state_dict.pop(prefix + name, None)

@@ -106,7 +106,7 @@ def test_stress_matches_finite_strain(structure, calc64):
 def test_rotation(structure, calc, dtype):
     """Energy invariant, forces rotate with the structure, stress as R S R^T."""
     atoms = STRUCTURES[structure]()
-    R = random_rotation(seed=11)
+    R = random_rotation(11).numpy()
     rotated = atoms.copy()
     rotated.positions = atoms.positions @ R.T
     rotated.cell = atoms.cell.array @ R.T

@@ -192,3 +192,29 @@ def test_e0s_stay_float64_through_float32_training(tmp_path):
     assert e0.dtype == torch.float64
     assert e0.tolist() == [exact[z] for z in ELEMENTS]
     assert float(torch.tensor(exact[6], dtype=torch.float32)) != exact[6]  # float32 would round it
+
+
+def test_routes_chosen_at_load(exported):
+    """load_model(..., routes=...) and GauntCalculator(..., routes=...): every reference route
+    gives the default routes' numbers; the op routes are process wide, so they are cleared."""
+    from gaunt_md.calculators import GauntCalculator
+    from gaunt_md.ops import set_routes
+
+    path = exported("float64").path
+    atoms = random_periodic(seed=5)
+    default = predict(load_model(path).module, atoms, "float64", stress=True)
+    routes = {"interaction": "reference", "conv": "reference", "factor_products": "reference", "gaunt": "dense"}
+    try:
+        model = load_model(path, routes=routes)
+        blocks = [b for b in model.module.modules() if getattr(b, "original_name", "") == "GauntInteraction"]
+        assert blocks and not any(b.fused for b in blocks)
+        chosen = predict(model.module, atoms, "float64", stress=True)
+        atoms.calc = GauntCalculator(path, device="cpu", routes={"conv": "torch"})
+        energy = atoms.get_potential_energy()
+    finally:
+        set_routes(conv=None, factor_products=None, gaunt=None)
+    for key in ("energy", "forces", "stress"):
+        assert_close(chosen[key], default[key], tolerance("float64", key), key)
+    assert_close(energy, default["energy"], 1e-10, "calculator energy")
+    with pytest.raises(ValueError, match="route conv='fused': choose one of auto, reference, torch, triton"):
+        load_model(path, routes={"conv": "fused"})

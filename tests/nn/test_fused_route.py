@@ -14,6 +14,7 @@ from ase.build import molecule
 import gaunt_md  # noqa: F401
 from gaunt_md.data import ModelInputs
 from gaunt_md.nn import GauntMACE, ModelConfig
+from tests.helpers import relative_error as rel
 
 Z = [1, 6, 7, 8]
 CONFIG = dict(atomic_numbers=Z, e0s={1: -1.1, 6: -3.2, 7: -2.5, 8: -4.3}, avg_num_neighbors=5.0, channels=6,
@@ -42,15 +43,10 @@ def models(dtype, hidden_lmax=1):
     fused = fused.to(dtype)
     reference = copy.deepcopy(fused)
     for layer in reference.layers:
-        layer.interaction.fused = False
+        layer.interaction.use_route("reference")
     for layer in fused.layers:
         layer.interaction.block_size = 17  # several blocks and a remainder
     return fused, reference
-
-
-def rel(a, b):
-    a, b = a.detach().double(), b.detach().double()
-    return float((a - b).abs().max() / b.abs().max().clamp_min(1e-30))
 
 
 @pytest.mark.parametrize("dtype", [torch.float64, torch.float32], ids=str)

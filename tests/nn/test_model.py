@@ -21,6 +21,7 @@ from ase.build import molecule
 import gaunt_md  # noqa: F401  (registers torch.ops.gaunt_md, which torch.jit.load needs)
 from gaunt_md.data import ModelInputs, single_graph_inputs
 from gaunt_md.nn import GauntMACE, ModelConfig
+from tests.helpers import random_rotation
 
 ATOMIC_NUMBERS = [1, 6, 7, 8]
 E0S = {1: -1.1, 6: -3.2, 7: -2.5, 8: -4.3}
@@ -108,12 +109,6 @@ def energy(model, atoms: Atoms) -> float:
     return float(evaluate(model, graph(atoms, model.r_max, dtype), forces=False)["energy"].sum())
 
 
-def random_rotation(seed: int) -> np.ndarray:
-    q, r = np.linalg.qr(np.random.default_rng(seed).normal(size=(3, 3)))
-    q = q * np.sign(np.diag(r))
-    return q if np.linalg.det(q) > 0 else -q
-
-
 def assert_close(actual: torch.Tensor, expected, dtype: torch.dtype, rtol: float = None) -> None:
     """Agreement to the rounding of `dtype`, relative to the largest entry of `expected`."""
     expected = torch.as_tensor(expected).detach().to(torch.float64)
@@ -150,7 +145,7 @@ class ModelChecks:
     @pytest.mark.parametrize("improper", [False, True], ids=["rotation", "reflection"])
     def test_rotation_and_reflection(self, model, atoms, improper):
         dtype = model.e0.dtype
-        q = random_rotation(seed=3) * (-1.0 if improper else 1.0)
+        q = random_rotation(3).numpy() * (-1.0 if improper else 1.0)
         moved = atoms.copy()
         moved.positions = atoms.positions @ q.T
         moved.cell = atoms.cell.array @ q.T

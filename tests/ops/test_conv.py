@@ -11,17 +11,13 @@ import pytest
 import torch
 
 import gaunt_md.ops  # noqa: F401  (registers torch.ops.gaunt_md.conv)
-from gaunt_md.nn.interaction import GauntInteraction, coupling_paths
-from gaunt_md.ops.conv import conv_reference, default_block_size, fused_coupling
+from gaunt_md.nn.interaction import GauntInteraction
+from gaunt_md.ops.conv import ConvPlan, conv_reference, coupling_matrix, coupling_paths
 from gaunt_md.so3 import sh_dim
+from tests.helpers import relative_error as rel_err
 
 TOL = {torch.float64: 1e-10, torch.float32: 1e-5}
 N_NODES, N_EDGES, CHANNELS, N_RADIAL = 6, 23, 3, 5
-
-
-def rel_err(a: torch.Tensor, b: torch.Tensor) -> float:
-    a, b = a.detach().double(), b.detach().double()
-    return float((a - b).abs().max() / b.abs().max().clamp_min(1e-30))
 
 
 def graph(seed: int = 0, n_nodes: int = N_NODES, n_edges: int = N_EDGES):
@@ -128,7 +124,8 @@ def test_gradcheck_and_gradgradcheck(hidden, block):
     def f(x_, radial_, sh_, *ws):
         return torch.ops.gaunt_md.conv(x_, radial_, sh_, list(ws), args[4], args[5], args[6], args[7], block)
 
-    assert rel_err(f(*tensors), conv_reference(*tensors[:3], tensors[3:3 + n_w], *args[4:])) < 1e-12
+    plan = ConvPlan.from_flat(args[7])
+    assert rel_err(f(*tensors), conv_reference(*tensors[:3], tensors[3:3 + n_w], *args[4:7], plan)) < 1e-12
     torch.autograd.gradcheck(f, tensors)
     torch.autograd.gradgradcheck(f, tensors)
 
@@ -156,11 +153,17 @@ def test_torchscript():
 def test_coupling_layout():
     """Rows are (path, m1) pairs, grouped by l1: sum over paths of 2 l1 + 1."""
     paths = coupling_paths(1, 3, 3)
-    coupling, groups = fused_coupling(paths, 3, 3)
+    coupling = coupling_matrix(paths, 3, 3)
+    plan = ConvPlan.for_paths(paths)
     rows = sum(2 * l1 + 1 for l1, _, _ in paths)
     assert coupling.shape == (16, rows * 16)
-    assert groups == [0, 4, 0, 4, 6, 1]
-    assert 16 <= default_block_size(rows, 64) <= 4096
+    assert plan.flat() == [0, 4, 0, 4, 6, 1]
+    assert plan.rows == rows and plan.num_paths == len(paths) and plan.out_dim(coupling) == 16
+    assert ConvPlan.from_flat(plan.flat()) == plan
+    assert 16 <= plan.block_size(64) <= 4096
+    assert plan.block_size(64, "cuda") % 16 == 0
+    with pytest.raises(ValueError, match="sorted by l1"):
+        ConvPlan.for_paths([(0, 1, 1), (1, 1, 0), (0, 2, 2)])
 
 
 def test_bad_input():

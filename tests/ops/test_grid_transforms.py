@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from gaunt_md.ops.grid import DenseTransform, SeparableTransform
+from gaunt_md.ops.gaunt.grid import DenseTransform, SeparableTransform
 from gaunt_md.so3 import analysis_matrix, separable_synthesis, sh_dim, synthesis_matrix
 
 CASES = [(0, 0), (1, 1), (1, 4), (2, 2), (2, 7), (3, 10), (4, 12), (6, 24), (8, 33)]

@@ -1,8 +1,8 @@
 """Triton grid-route kernels against the plain torch expressions.
 
-Triton picks interpreted or compiled kernels when @triton.jit runs, i.e. when
-gaunt_md.ops.triton_kernels is first imported, and other tests of the suite may import it
-first.  So the numerical checks run this file as a script in a fresh interpreter with
+Triton picks interpreted or compiled kernels when @triton.jit runs, i.e. when a kernel file
+(gaunt_md/ops/*/triton_kernels.py) is first imported, and other tests of the suite may import
+one first.  So the numerical checks run this file as a script in a fresh interpreter with
 TRITON_INTERPRET=1 (one subprocess for all cases, its results shared by the parametrized
 tests below).  Input validation, the CPU fallback error and an offline sm90 compile run in
 process.
@@ -18,6 +18,8 @@ from pathlib import Path
 import pytest
 import torch
 
+from tests.helpers import relative_error
+
 ROOT = Path(__file__).resolve().parents[2]
 
 # (L1, L2, Lout) for the product; (L, Lout, K) for many_body and its VJP.
@@ -31,21 +33,16 @@ DTYPES = ["float64", "float32"]
 TOLERANCE = {"float64": 1e-10, "float32": 1e-5}
 
 
-def _relative_error(out: torch.Tensor, ref: torch.Tensor) -> float:
-    if out.shape != ref.shape:
-        return float("inf")
-    return float((out.double() - ref).abs().max() / ref.abs().max())
-
-
 def _run_cases() -> dict:
     """All kernel checks (needs TRITON_INTERPRET=1 before the kernels are imported)."""
-    from gaunt_md.ops import triton_factor_products as tfp
-    from gaunt_md.ops import triton_kernels as tk
+    from gaunt_md.ops import triton_support
     from gaunt_md.ops.factor_products import products_reference, products_vjp
+    from gaunt_md.ops.factor_products import triton_kernels as tfp
+    from gaunt_md.ops.gaunt import triton_kernels as tk
     from gaunt_md.so3 import analysis_matrix, degree_of_index, synthesis_matrix
 
     gen = torch.Generator().manual_seed(0)
-    results = {"usable_cpu": tk.triton_usable(torch.device("cpu"))}
+    results = {"usable_cpu": triton_support.triton_usable(torch.device("cpu"))}
     for name in DTYPES:
         dtype = getattr(torch, name)
         for l1, l2, lout in PRODUCT_CASES:
@@ -56,7 +53,7 @@ def _run_cases() -> dict:
             y = torch.randn(37, S2.shape[0], generator=gen, dtype=torch.float64)
             ref = ((x @ S1) * (y @ S2)) @ A
             out = tk.gaunt_product_triton(*(t.to(dtype) for t in (x, y, S1, S2, A)))
-            results[f"product-{l1}-{l2}-{lout}-{name}"] = _relative_error(out, ref)
+            results[f"product-{l1}-{l2}-{lout}-{name}"] = relative_error(out, ref)
 
         for lmax, lout, K in MANY_BODY_CASES:
             degree = K * lmax + lout
@@ -74,12 +71,12 @@ def _run_cases() -> dict:
             ref = (projections * weights[species][:, :, degree_out, :]).sum(-1)
             out = tk.many_body_triton(*(t.to(dtype) for t in (x, weights)), species,
                                       S.to(dtype), A.to(dtype), degree_out)
-            results[f"many_body-{lmax}-{lout}-{K}-{name}"] = _relative_error(out, ref)
+            results[f"many_body-{lmax}-{lout}-{K}-{name}"] = relative_error(out, ref)
 
             q = coeffs @ S_out
             ref = sum(nu * f ** (nu - 1) * q[:, :, nu - 1] for nu in range(1, K + 1)) @ A_in
             out = tk.many_body_vjp_triton(*(t.to(dtype) for t in (x, coeffs, S, S_out, A_in)))
-            results[f"vjp-{lmax}-{lout}-{K}-{name}"] = _relative_error(out, ref)
+            results[f"vjp-{lmax}-{lout}-{K}-{name}"] = relative_error(out, ref)
 
         for lmax, lout, K in FACTOR_CASES:
             degree = K * lmax + lout
@@ -90,15 +87,15 @@ def _run_cases() -> dict:
             ref_vjp = products_vjp(x, grad, S, A, K, 4)
             cast = [t.to(dtype) for t in (x, grad, S, A)]
             out = tfp.factor_products_triton(cast[0], cast[2], cast[3], K)
-            results[f"factors-{lmax}-{lout}-{K}-{name}"] = _relative_error(out, ref)
+            results[f"factors-{lmax}-{lout}-{K}-{name}"] = relative_error(out, ref)
             out = tfp.factor_products_vjp_triton(*cast, K)
-            results[f"factors_vjp-{lmax}-{lout}-{K}-{name}"] = _relative_error(out, ref_vjp)
+            results[f"factors_vjp-{lmax}-{lout}-{K}-{name}"] = relative_error(out, ref_vjp)
 
     S, A = synthesis_matrix(1, 3), analysis_matrix(1, 3)
     empty = tk.gaunt_product_triton(torch.zeros(0, 4), torch.zeros(0, 4), S.float(), S.float(), A.float())
     results["empty_shape"] = list(empty.shape)
 
-    # the custom ops' method="triton" route (gaunt_md.ops.library) against method="grid"
+    # the custom ops' method="triton" route (gaunt_md/ops/gaunt/ops.py) against method="grid"
     import gaunt_md.ops as ops
     x = torch.randn(4, 3, 9, generator=gen, dtype=torch.float64)
     y = torch.randn(4, 3, 4, generator=gen, dtype=torch.float64)
@@ -111,7 +108,7 @@ def _run_cases() -> dict:
         "vjp": lambda m: torch.ops.gaunt_md.power_vjp(x, coeffs, m),
     }
     for name, call in calls.items():
-        results[f"library-{name}"] = _relative_error(call("triton"), call("grid"))
+        results[f"library-{name}"] = relative_error(call("triton"), call("grid"))
     results.update(_factor_products_op_routes(gen))
     results.update(_conv_triton_route())
     results.update(_model_triton_routes())
@@ -122,7 +119,6 @@ def _model_triton_routes() -> dict:
     """A small factor-basis Gaunt-MACE, scripted, on a periodic structure: energy, forces and
     stress with every op on its Triton route against the PyTorch routes."""
     from gaunt_md.nn import GauntMACE, ModelConfig
-    from gaunt_md.ops import conv, factor_products
     from tests.fixtures import TINY, predict, random_periodic
 
     torch.manual_seed(3)
@@ -134,10 +130,10 @@ def _model_triton_routes() -> dict:
     atoms = random_periodic(4, n=6)
     by_route = {}
     for route in ("torch", "triton"):
-        os.environ[conv.ROUTE_VARIABLE] = os.environ[factor_products.ROUTE_VARIABLE] = route
+        os.environ["GAUNT_MD_CONV"] = os.environ["GAUNT_MD_FACTOR_PRODUCTS"] = route
         by_route[route] = predict(scripted, atoms, "float64", stress=True)
-    del os.environ[conv.ROUTE_VARIABLE], os.environ[factor_products.ROUTE_VARIABLE]
-    return {f"model-{key}": _relative_error(torch.as_tensor(by_route["triton"][key]),
+    del os.environ["GAUNT_MD_CONV"], os.environ["GAUNT_MD_FACTOR_PRODUCTS"]
+    return {f"model-{key}": relative_error(torch.as_tensor(by_route["triton"][key]),
                                             torch.as_tensor(by_route["torch"][key]))
             for key in ("energy", "forces", "stress")}
 
@@ -146,11 +142,10 @@ def _conv_triton_route() -> dict:
     """gaunt_md::conv under GAUNT_MD_CONV=triton against the dense reference interaction:
     values, first derivatives of every input and parameter (the Triton backward), and a
     differentiated backward (must take the PyTorch route)."""
-    from gaunt_md.ops import conv
+    from gaunt_md.ops.conv import triton_kernels as tc
     from gaunt_md.so3 import sh_dim
     from tests.ops.test_conv import CHANNELS, N_NODES, graph, inputs, interaction
 
-    tc = conv._triton()
     calls = {"forward": 0, "backward": 0}
     kernels = tc.conv_forward_triton, tc.conv_backward_triton
 
@@ -161,7 +156,7 @@ def _conv_triton_route() -> dict:
         return run
 
     tc.conv_forward_triton, tc.conv_backward_triton = counted("forward", kernels[0]), counted("backward", kernels[1])
-    os.environ[conv.ROUTE_VARIABLE] = "triton"
+    os.environ["GAUNT_MD_CONV"] = "triton"
     results = {}
     for degrees in CONV_CASES:
         lmax_in, lmax_edge, lmax_out = degrees
@@ -180,8 +175,8 @@ def _conv_triton_route() -> dict:
             ref_out = reference.forward_reference(*ref_leaves, edge_index)
             ref_grads = torch.autograd.grad(ref_out, ref_leaves + list(reference.parameters()), grad)
             key = "conv-%d-%d-%d-" % degrees + name
-            results[key + "-forward"] = _relative_error(out, ref_out.detach())
-            results[key + "-backward"] = max(_relative_error(a, b) for a, b in zip(grads, ref_grads))
+            results[key + "-forward"] = relative_error(out, ref_out.detach())
+            results[key + "-backward"] = max(relative_error(a, b) for a, b in zip(grads, ref_grads))
     # training on forces: the create_graph backward is the PyTorch one, under the Triton route too
     module = interaction(1, 2, 1, hidden=(4,))
     x, sh, radial = inputs(module, 1, 2)
@@ -191,10 +186,10 @@ def _conv_triton_route() -> dict:
     results["conv-double-backward-triton-calls"] = calls["backward"] - before
     # (this one may use the Triton backward: it differentiates the forward's node once more)
     gw = torch.autograd.grad(gx.square().sum(), list(module.parameters()))
-    del os.environ[conv.ROUTE_VARIABLE]
+    del os.environ["GAUNT_MD_CONV"]
     (gx_ref,) = torch.autograd.grad(module(x, sh, radial, graph()).square().sum(), x, create_graph=True)
     gw_ref = torch.autograd.grad(gx_ref.square().sum(), list(module.parameters()))
-    results["conv-double-backward"] = max(_relative_error(a, b) for a, b in zip(gw, gw_ref))
+    results["conv-double-backward"] = max(relative_error(a, b) for a, b in zip(gw, gw_ref))
     results["conv-calls"] = dict(calls)
     tc.conv_forward_triton, tc.conv_backward_triton = kernels
     return results
@@ -203,19 +198,18 @@ def _conv_triton_route() -> dict:
 def _factor_products_op_routes(gen) -> dict:
     """gaunt_md::factor_products under GAUNT_MD_FACTOR_PRODUCTS=triton against =torch: forward,
     backward (Triton VJP) and a differentiated backward (must take the PyTorch VJP)."""
-    from gaunt_md.ops import factor_products as fp
+    from gaunt_md.ops.factor_products import triton_kernels as tfp
     from gaunt_md.so3 import analysis_matrix, synthesis_matrix
 
     S, A = synthesis_matrix(1, 5), analysis_matrix(2, 5)
     x0 = torch.randn(9, 6, 4, 4, generator=gen, dtype=torch.float64)
     grad = torch.randn(9, 3, 4, 9, generator=gen, dtype=torch.float64)
     used = []
-    tfp = fp._triton()
     kernel = tfp.factor_products_vjp_triton
     tfp.factor_products_vjp_triton = lambda *a: used.append(1) or kernel(*a)
 
     def run(route: str):
-        os.environ[fp.ROUTE_VARIABLE] = route
+        os.environ["GAUNT_MD_FACTOR_PRODUCTS"] = route
         x = x0.clone().requires_grad_(True)
         out = torch.ops.gaunt_md.factor_products(x, S, A, 3, 4)
         (gx,) = torch.autograd.grad(out, x, grad, retain_graph=True)
@@ -224,10 +218,10 @@ def _factor_products_op_routes(gen) -> dict:
         return out.detach(), gx, ggx
 
     torch_route, triton_route = run("torch"), run("triton")
-    del os.environ[fp.ROUTE_VARIABLE]
+    del os.environ["GAUNT_MD_FACTOR_PRODUCTS"]
     tfp.factor_products_vjp_triton = kernel
     names = ("op-forward", "op-backward", "op-double-backward")
-    results = {n: _relative_error(a, b) for n, a, b in zip(names, triton_route, torch_route)}
+    results = {n: relative_error(a, b) for n, a, b in zip(names, triton_route, torch_route)}
     results["op-triton-vjp-calls"] = len(used)
     return results
 
@@ -304,19 +298,26 @@ def test_conv_triton_route_ran_and_training_takes_the_pytorch_backward(interpret
 @pytest.fixture(scope="module")
 def tk():
     pytest.importorskip("triton", reason="triton is not installed")
-    from gaunt_md.ops import triton_kernels
+    from gaunt_md.ops.gaunt import triton_kernels
     return triton_kernels
 
 
-def test_import_flags(tk):
-    assert tk.TRITON_AVAILABLE
-    assert not tk.triton_usable(torch.device("meta"))
+@pytest.fixture(scope="module")
+def ts():
+    pytest.importorskip("triton", reason="triton is not installed")
+    from gaunt_md.ops import triton_support
+    return triton_support
 
 
-def test_cpu_without_interpreter_raises(tk):
-    if tk._INTERPRETED:
+def test_import_flags(ts):
+    assert ts.TRITON_AVAILABLE
+    assert not ts.triton_usable(torch.device("meta"))
+
+
+def test_cpu_without_interpreter_raises(tk, ts):
+    if ts.INTERPRETED:
         pytest.skip("kernels were imported in interpreter mode in this process")
-    assert not tk.triton_usable(torch.device("cpu"))
+    assert not ts.triton_usable(torch.device("cpu"))
     x = torch.zeros(3, 4)
     S = torch.zeros(4, 6)
     with pytest.raises(RuntimeError, match="TRITON_INTERPRET"):
@@ -357,9 +358,10 @@ def test_validation(tk):
 
 
 @pytest.mark.slow
-def test_kernels_compile_for_sm90(tk):
+def test_kernels_compile_for_sm90(tk, ts):
     """Offline compile (no GPU needed) of every kernel in both dtypes for Hopper."""
-    if tk._INTERPRETED:
+    from gaunt_md.ops.triton_sphere_grid import BLOCK_R, MAX_BLOCK_G
+    if ts.INTERPRETED:
         pytest.skip("kernels were imported in interpreter mode in this process")
     try:
         import triton
@@ -370,25 +372,25 @@ def test_kernels_compile_for_sm90(tk):
     kernels = {
         tk._gaunt_product_kernel: (
             ["x_ptr", "y_ptr", "s1_ptr", "s2_ptr", "a_ptr", "out_ptr"], ["n_rows"],
-            dict(D1=9, D2=16, G=91, DOUT=16, BLOCK_R=tk.BLOCK_R, BLOCK_D1=16, BLOCK_D2=16,
-                 BLOCK_G=tk.MAX_BLOCK_G, BLOCK_OUT=16)),
+            dict(D1=9, D2=16, G=91, DOUT=16, BLOCK_R=BLOCK_R, BLOCK_D1=16, BLOCK_D2=16,
+                 BLOCK_G=MAX_BLOCK_G, BLOCK_OUT=16)),
         tk._many_body_kernel: (
             ["x_ptr", "w_ptr", "species_ptr", "s_ptr", "a_ptr", "degree_ptr", "out_ptr"], ["n_rows", "C"],
-            dict(D=16, G=91, DOUT=16, NDEG=4, K=3, BLOCK_R=tk.BLOCK_R, BLOCK_D=16,
-                 BLOCK_G=tk.MAX_BLOCK_G, BLOCK_OUT=16)),
+            dict(D=16, G=91, DOUT=16, NDEG=4, K=3, BLOCK_R=BLOCK_R, BLOCK_D=16,
+                 BLOCK_G=MAX_BLOCK_G, BLOCK_OUT=16)),
         tk._many_body_vjp_kernel: (
             ["x_ptr", "coeffs_ptr", "s_ptr", "s_out_ptr", "a_ptr", "out_ptr"], ["n_rows"],
-            dict(D=16, DC=16, G=91, K=3, BLOCK_R=tk.BLOCK_R, BLOCK_D=16, BLOCK_C=16,
-                 BLOCK_G=tk.MAX_BLOCK_G)),
+            dict(D=16, DC=16, G=91, K=3, BLOCK_R=BLOCK_R, BLOCK_D=16, BLOCK_C=16,
+                 BLOCK_G=MAX_BLOCK_G)),
     }
-    from gaunt_md.ops import triton_factor_products as tfp
+    from gaunt_md.ops.factor_products import triton_kernels as tfp
     # the shipped potential's sizes (second layer): factors of degree 3, 66 grid points, output degree 1
-    factor_sizes = dict(F=6, D=16, G=66, DOUT=4, K=3, BLOCK_R=tk.BLOCK_R, BLOCK_D=16,
-                        BLOCK_G=tk.MAX_BLOCK_G, BLOCK_OUT=16)
+    factor_sizes = dict(F=6, D=16, G=66, DOUT=4, K=3, BLOCK_R=BLOCK_R, BLOCK_D=16,
+                        BLOCK_G=MAX_BLOCK_G, BLOCK_OUT=16)
     kernels[tfp._factor_products_kernel] = (["x_ptr", "s_ptr", "a_ptr", "out_ptr"], ["n_rows", "C"], factor_sizes)
     kernels[tfp._factor_products_vjp_kernel] = (["x_ptr", "grad_ptr", "s_ptr", "a_ptr", "out_ptr"], ["n_rows", "C"],
                                                 factor_sizes)
-    from gaunt_md.ops import triton_conv as tc
+    from gaunt_md.ops.conv import triton_kernels as tc
     conv_sizes = dict(P=10, Q=22, DIN=4, DOUT=16, BLOCK_E=tc._block_e(16, 64), BLOCK_C=64, BLOCK_OUT=16)
     conv_pointers = ["x_ptr", "r_ptr", "v_ptr", "send_ptr", "recv_ptr", "q_start_ptr", "row_start_ptr", "width_ptr"]
     kernels[tc._conv_forward_kernel] = (conv_pointers + ["out_ptr"], ["n_edges", "C"], conv_sizes)
@@ -403,7 +405,7 @@ def test_kernels_compile_for_sm90(tk):
             signature.update({name: "i32" for name in ints})
             signature.update({name: "constexpr" for name in constexprs})
             compiled = triton.compile(ASTSource(kernel, signature, constexprs=constexprs),
-                                      target=GPUTarget("cuda", 90, 32), options=tk.LAUNCH_OPTIONS)
+                                      target=GPUTarget("cuda", 90, 32), options=ts.LAUNCH_OPTIONS)
             ptx = compiled.asm["ptx"]
             if dtype == "fp32":  # ieee precision: no TF32 tensor-core instructions
                 assert "tf32" not in ptx, kernel.__name__

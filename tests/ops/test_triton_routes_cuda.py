@@ -6,9 +6,10 @@ import pytest
 import torch
 
 import gaunt_md  # noqa: F401  (registers the ops)
-from gaunt_md.ops import conv, factor_products
-from gaunt_md.ops.backends import triton_usable
-from tests.ops.test_conv import rel_err
+from gaunt_md.ops.routes import OPS, triton_usable
+from tests.helpers import relative_error as rel_err
+
+CONV, FACTOR_PRODUCTS = OPS["conv"].variable, OPS["factor_products"].variable
 
 CUDA = torch.device("cuda")
 pytestmark = pytest.mark.skipif(not (torch.cuda.is_available() and triton_usable(CUDA)),
@@ -39,7 +40,7 @@ def test_conv_routes_agree(monkeypatch, degrees, dtype):
         out = module(*leaves, edge_index)
         return [out] + list(torch.autograd.grad(out.square().sum(), leaves + list(module.parameters())))
 
-    reference, triton = _on_both_routes(monkeypatch, [conv.ROUTE_VARIABLE], run)
+    reference, triton = _on_both_routes(monkeypatch, [CONV], run)
     for a, b in zip(triton, reference):
         assert rel_err(a, b) < TOLERANCE[dtype]
 
@@ -56,7 +57,7 @@ def test_factor_products_routes_agree(monkeypatch, dtype):
         out = torch.ops.gaunt_md.factor_products(x, synthesis, analysis, 3, 10)
         return [out] + list(torch.autograd.grad(out.square().sum(), [x]))
 
-    reference, triton = _on_both_routes(monkeypatch, [factor_products.ROUTE_VARIABLE], run)
+    reference, triton = _on_both_routes(monkeypatch, [FACTOR_PRODUCTS], run)
     for a, b in zip(triton, reference):
         assert rel_err(a, b) < TOLERANCE[dtype]
 
@@ -76,6 +77,6 @@ def test_scripted_model_routes_agree(monkeypatch):
     def run():
         return predict(scripted, atoms, "float64", stress=True, device=CUDA)
 
-    reference, triton = _on_both_routes(monkeypatch, [conv.ROUTE_VARIABLE, factor_products.ROUTE_VARIABLE], run)
+    reference, triton = _on_both_routes(monkeypatch, [CONV, FACTOR_PRODUCTS], run)
     for key in ("energy", "forces", "stress"):
         assert rel_err(torch.as_tensor(triton[key]), torch.as_tensor(reference[key])) < 1e-10, key

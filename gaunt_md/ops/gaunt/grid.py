@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import torch
 
-from ..so3 import degree_from_dim
+from ...so3 import degree_from_dim
 from .constants import constant
 
 

@@ -1,15 +1,18 @@
-"""The "how": interchangeable implementations of the three primitive Gaunt computations.
+"""The "how" of the Gaunt products: interchangeable implementations of the three primitive
+computations, one module per method.
 
-Every backend provides, on 2D inputs ([rows, coefficients]):
+Every method provides, on 2D inputs ([rows, coefficients]):
   product(x, y, lmax_out)          projection of f*g onto degrees <= lmax_out
   powers(x, correlation, lmax_out) [rows, correlation, (lmax_out+1)^2]: projections of f^nu
   vjp(x, coeffs)                   sum_nu d/dx <coeffs_nu, projection of f^nu>
-The dense route is the reference; all routes are exact and agree to rounding.
+dense is the reference; all methods are exact and agree to rounding.  triton (triton_route.py)
+has fused kernels for product, many_body and vjp, and takes grid for the powers.
 """
 from __future__ import annotations
 
 import torch
 
+from ..routes import GAUNT_METHODS, triton_usable
 from . import dense, fourier, grid
 
 BACKENDS = {
@@ -18,15 +21,7 @@ BACKENDS = {
     "grid": grid.GRID,
     "sht": grid.SEPARABLE,
 }
-METHODS = ("auto", "dense", "fourier", "grid", "sht", "triton")
-
-
-def triton_usable(device: torch.device) -> bool:
-    try:
-        from . import triton_kernels
-    except Exception:  # triton missing or broken: the PyTorch routes remain
-        return False
-    return triton_kernels.triton_usable(device)
+METHODS = GAUNT_METHODS
 
 
 def check_method(method: str) -> None:

@@ -13,25 +13,20 @@ One program holds BLOCK_E edges x BLOCK_C channels (the backward: all channels, 
 summed in registers); H = R * x and T are never written to memory, and the neighbour sums go
 straight into the node tensors with atomic adds (sum order not fixed: results agree with the
 PyTorch route to rounding).  The rows q of a path p are q_start[p] .. q_start[p] + width[p] - 1
-and read x rows row_start[p] .. (width = 2 l1 + 1, row_start = l1^2).
+and read x rows row_start[p] .. (width = 2 l1 + 1, row_start = l1^2): ConvPlan.triton_tables.
 Forward and first-order backward only: a differentiated backward takes the PyTorch route.
 """
 from __future__ import annotations
 
-import functools
-from typing import List, Tuple
-
 import torch
 
-from .triton_kernels import TRITON_AVAILABLE, _check_usable
+from ..triton_support import LAUNCH_OPTIONS, TRITON_AVAILABLE, check_usable, size_generic_jit
 
 TILE_ELEMENTS = 4096  # BLOCK_E x BLOCK_OUT x BLOCK_C accumulator elements per program
 
 if TRITON_AVAILABLE:
     import triton
     import triton.language as tl
-
-    from .triton_kernels import LAUNCH_OPTIONS, size_generic_jit
 
     @triton.jit
     def _channel_rows(ptr, rows, C, c, mask):
@@ -107,28 +102,6 @@ if TRITON_AVAILABLE:
                 tl.store(gr_ptr + (e * P + p)[:, None] * C + c[None, :], gr, mask=tile)
 
 
-def path_tables(groups: List[int], device: torch.device) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """(q_start, row_start, width) per path, int32, from the conv op's (first path, count, l1)
-    groups: the rows q of path p are q_start[p] .. q_start[p] + width[p] - 1.  Made once per
-    (groups, device), not in every forward and backward."""
-    return _path_tables(tuple(groups), torch.device(device))
-
-
-@functools.lru_cache(maxsize=None)
-def _path_tables(groups: Tuple[int, ...], device: torch.device):
-    q_start, row_start, width = [], [], []
-    q = 0
-    for k in range(0, len(groups), 3):
-        count, l1 = groups[k + 1], groups[k + 2]
-        for _ in range(count):
-            q_start.append(q)
-            row_start.append(l1 * l1)
-            width.append(2 * l1 + 1)
-            q += 2 * l1 + 1
-    as_tensor = lambda values: torch.tensor(values, dtype=torch.int32, device=device)
-    return as_tensor(q_start), as_tensor(row_start), as_tensor(width)
-
-
 def _pow2(n: int) -> int:
     return triton.next_power_of_2(max(1, n))
 
@@ -138,7 +111,7 @@ def _block_e(block_out: int, block_c: int) -> int:
 
 
 def _check(x, r, v, senders, receivers, tables) -> None:
-    _check_usable(x.device)
+    check_usable(x.device)
     n_edges, paths, channels = r.shape
     if x.dim() != 3 or x.shape[2] != channels or v.dim() != 3 or v.shape[0] != n_edges:
         raise ValueError(f"expected x [N, Din, C], r [B, P, C], v [B, Q, Dout]; got {tuple(x.shape)}, "
@@ -198,4 +171,4 @@ def conv_backward_triton(x: torch.Tensor, r: torch.Tensor, v: torch.Tensor, grad
     return gr, gv
 
 
-__all__ = ["conv_forward_triton", "conv_backward_triton", "path_tables"]
+__all__ = ["conv_forward_triton", "conv_backward_triton"]

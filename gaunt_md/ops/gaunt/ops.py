@@ -13,18 +13,18 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from ..so3 import degree_from_dim, sh_dim
-from . import autotune, validation
-from .backends import backend, check_method, triton_usable
+from ...so3 import degree_from_dim, sh_dim
+from .. import routes
+from . import autotune, triton_route, validation
 from .constants import degree_index
-
-
-def _kernels():
-    from . import triton_kernels
-    return triton_kernels
+from .grid import GRID, SEPARABLE
+from .methods import backend, check_method
 
 
 def _resolve(method: str, kind: str, rows: int, sizes: tuple, like: Tensor, runners) -> str:
+    """The method to run: the one named, the one chosen for 'auto' (routes.py), else the
+    fastest of the runners."""
+    method = routes.gaunt_method(method)
     if method != "auto":
         return method
     return autotune.choose((kind,) + sizes, rows, like.device, like.dtype, runners)
@@ -34,20 +34,8 @@ def _resolve(method: str, kind: str, rows: int, sizes: tuple, like: Tensor, runn
 
 def _product_2d(x: Tensor, y: Tensor, lmax_out: int, method: str) -> Tensor:
     if method == "triton":
-        return _triton_product(x, y, lmax_out)
+        return triton_route.product(x, y, lmax_out)
     return backend(method, x.device).product(x, y, lmax_out)
-
-
-def _triton_product(x: Tensor, y: Tensor, lmax_out: int) -> Tensor:
-    from .constants import constant
-    l1, l2 = degree_from_dim(x.shape[-1]), degree_from_dim(y.shape[-1])
-    degree = l1 + l2 + lmax_out
-    return _kernels().gaunt_product_triton(
-        x.contiguous(), y.contiguous(),
-        constant("synthesis_matrix", l1, degree, like=x),
-        constant("synthesis_matrix", l2, degree, like=x),
-        constant("analysis_matrix", lmax_out, degree, like=x),
-    )
 
 
 @torch.library.custom_op("gaunt_md::gaunt_product", mutates_args=())
@@ -98,16 +86,11 @@ def _powers_2d(x: Tensor, correlation: int, lmax_out: int, method: str) -> Tenso
     return backend(method, x.device).powers(x, correlation, lmax_out)
 
 
-def _check_correlation(correlation: int) -> None:
-    if not isinstance(correlation, int) or correlation < 1:
-        raise ValueError(f"correlation must be a positive integer, got {correlation!r}")
-
-
 @torch.library.custom_op("gaunt_md::power_projections", mutates_args=())
 def power_projections_op(x: Tensor, correlation: int, lmax_out: int, method: str) -> Tensor:
     validation.floating(x, "x")
     validation.lmax_out(lmax_out)
-    _check_correlation(correlation)
+    validation.correlation(correlation)
     check_method(method)
     lmax = degree_from_dim(x.shape[-1], "x")
     lead = x.shape[:-1]
@@ -147,15 +130,7 @@ power_projections_op.register_autograd(_powers_backward, setup_context=_powers_s
 
 def _vjp_2d(x: Tensor, coeffs: Tensor, method: str) -> Tensor:
     if method == "triton":
-        from .constants import constant
-        lmax, lmax_c = degree_from_dim(x.shape[-1]), degree_from_dim(coeffs.shape[-1])
-        degree = coeffs.shape[1] * lmax + lmax_c
-        return _kernels().many_body_vjp_triton(
-            x.unsqueeze(1).contiguous(), coeffs.unsqueeze(1).contiguous(),
-            constant("synthesis_matrix", lmax, degree, like=x),
-            constant("synthesis_matrix", lmax_c, degree, like=x),
-            constant("analysis_matrix", lmax, degree, like=x),
-        ).squeeze(1)
+        return triton_route.vjp(x, coeffs)
     return backend(method, x.device).vjp(x, coeffs)
 
 
@@ -197,16 +172,17 @@ def _vjp_setup(ctx, inputs, output):
 def _vjp_backward(ctx, grad):
     """Second derivatives (force training) by a grid route: the separable one where asked for
     or, under 'auto', where it is the faster of the two."""
-    from .grid import GRID, SEPARABLE
     x, coeffs = ctx.saved_tensors
     x2 = x.reshape(-1, x.shape[-1])
+    if x2.shape[0] == 0:
+        return torch.zeros_like(x), torch.zeros_like(coeffs), None
     c2 = coeffs.reshape(-1, coeffs.shape[-2], coeffs.shape[-1])
     g2 = grad.reshape(x2.shape)
-    routes = {"grid": GRID, "sht": SEPARABLE}
-    runners = {m: (lambda r=r: r.vjp_backward(x2, c2, g2)) for m, r in routes.items()}
+    grid_methods = {"grid": GRID, "sht": SEPARABLE}
+    runners = {m: (lambda r=r: r.vjp_backward(x2, c2, g2)) for m, r in grid_methods.items()}
     chosen = _resolve(ctx.method, "vjp_backward", x2.shape[0], (x.shape[-1],) + tuple(coeffs.shape[-2:]), x,
                       runners)
-    gx, gc = routes.get(chosen, GRID).vjp_backward(x2, c2, g2)
+    gx, gc = grid_methods.get(chosen, GRID).vjp_backward(x2, c2, g2)
     return gx.reshape(x.shape), gc.reshape(coeffs.shape), None
 
 
@@ -223,15 +199,7 @@ def _gathered_weights(weights: Tensor, species: Tensor, lmax_out: int) -> Tensor
 
 def _many_body(x: Tensor, weights: Tensor, species: Tensor, lmax_out: int, method: str) -> Tensor:
     if method == "triton":
-        from .constants import constant
-        lmax = degree_from_dim(x.shape[-1])
-        degree = weights.shape[-1] * lmax + lmax_out
-        return _kernels().many_body_triton(
-            x.contiguous(), weights.contiguous(), species.contiguous(),
-            constant("synthesis_matrix", lmax, degree, like=x),
-            constant("analysis_matrix", lmax_out, degree, like=x),
-            degree_index(lmax_out, x.device),
-        )
+        return triton_route.many_body(x, weights, species, lmax_out)
     n, c, d = x.shape
     correlation = weights.shape[-1]
     projections = _powers_2d(x.reshape(n * c, d), correlation, lmax_out, method).reshape(n, c, correlation, -1)
@@ -288,4 +256,4 @@ def _many_body_backward(ctx, grad):
 
 many_body_op.register_autograd(_many_body_backward, setup_context=_many_body_setup)
 
-__all__ = ["gaunt_product_op", "many_body_op", "power_projections_op", "power_vjp_op", "triton_usable"]
+__all__ = ["gaunt_product_op", "many_body_op", "power_projections_op", "power_vjp_op"]

@@ -5,7 +5,7 @@ import math
 
 import torch
 
-from ..so3 import MAX_DEGREE, degree_from_dim, sh_dim
+from ...so3 import MAX_DEGREE, degree_from_dim, sh_dim
 from .constants import constant
 
 

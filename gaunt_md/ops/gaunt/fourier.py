@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from ..so3 import degree_from_dim, sh_dim
+from ...so3 import degree_from_dim, sh_dim
 from .constants import constant
 
 

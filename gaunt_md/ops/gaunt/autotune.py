@@ -1,15 +1,15 @@
-"""method='auto': time every applicable route on the actual inputs the first time a problem
-size is seen (per device, dtype and power-of-two row bucket), then reuse the winner."""
+"""method='auto' (when no method is chosen for it, see ops/routes.py): time every applicable
+method on the actual inputs the first time a problem size is seen (per device, dtype and
+power-of-two row bucket), then reuse the winner."""
 from __future__ import annotations
 
-import os
 import time
 from typing import Callable, Dict, Sequence, Tuple
 
 import torch
 
-from ..so3 import MAX_DEGREE
-from .backends import triton_usable
+from ...so3 import MAX_DEGREE
+from ..routes import triton_usable
 
 _choices: Dict[Tuple, str] = {}
 _DENSE_LIMIT = 4_000_000  # Gaunt tensor entries beyond which the O(L^6) route is not tried
@@ -43,9 +43,6 @@ def _time(fn: Callable[[], torch.Tensor], device: torch.device, repeats: int = 3
 def choose(key: Tuple, rows: int, device: torch.device, dtype: torch.dtype,
            runners: Dict[str, Callable[[], torch.Tensor]]) -> str:
     """Pick the fastest of `runners` (method -> zero-argument call) for this problem."""
-    forced = os.environ.get("GAUNT_MD_METHOD")
-    if forced:
-        return forced
     full_key = key + (device.type, dtype, max(rows, 1).bit_length())
     if full_key not in _choices:
         with torch.no_grad():

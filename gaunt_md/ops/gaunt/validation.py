@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import torch
 
-from ..so3 import MAX_DEGREE, degree_from_dim
-from .backends import check_method
+from ...so3 import MAX_DEGREE, degree_from_dim
+from .methods import check_method
 
 
 def floating(t: torch.Tensor, name: str) -> None:
@@ -27,6 +27,11 @@ def lmax_out(value: int) -> None:
     if not isinstance(value, int) or value < 0:
         raise ValueError(f"lmax_out must be a non-negative integer, got {value!r}")
     supported(value, "lmax_out")
+
+
+def correlation(value: int) -> None:
+    if not isinstance(value, int) or value < 1:
+        raise ValueError(f"correlation must be a positive integer, got {value!r}")
 
 
 def supported(degree: int, name: str) -> None:

@@ -5,7 +5,7 @@ import functools
 
 import torch
 
-from .. import so3
+from ... import so3
 
 
 @functools.lru_cache(maxsize=None)
