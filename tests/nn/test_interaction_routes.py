@@ -52,7 +52,7 @@ def test_checkpoints_with_reference_tensors_load():
     fresh = GauntMACE(ModelConfig(**CONFIG))
     fresh.load_state_dict(_old_state_dict(m))  # strict
     g = structure(torch.float64)
-    torch.testing.assert_close(fresh(*g)["energy"], m(*g)["energy"], rtol=0, atol=0)
+    torch.testing.assert_close(fresh(g)["energy"], m(g)["energy"], rtol=0, atol=0)
 
 
 def test_the_shipped_checkpoint_loads():
@@ -64,11 +64,11 @@ def test_the_shipped_checkpoint_loads():
 def test_routes_agree_and_bad_names_are_refused():
     m = model()
     g = structure(torch.float64)
-    fused = m(*g, compute_forces=True)
+    fused = m(g, compute_forces=True)
     for layer in m.layers:
         layer.interaction.use_route("reference")
         assert layer.interaction.coupling.numel() > 0
-    reference = m(*g, compute_forces=True)
+    reference = m(g, compute_forces=True)
     for key in ("energy", "forces"):
         assert relative_error(fused[key], reference[key]) < 1e-10
     with pytest.raises(ValueError, match="route interaction='dense': choose one of fused, reference"):
@@ -82,11 +82,11 @@ def test_route_of_a_scripted_model():
     buffer.seek(0)
     scripted = torch.jit.load(buffer)
     g = structure(torch.float64)
-    fused = scripted(*g, True, False, False)
+    fused = scripted(g, compute_forces=True)
     apply_routes(scripted, {"interaction": "reference"})
     blocks = [b for b in scripted.modules() if getattr(b, "original_name", "") == "GauntInteraction"]
     assert blocks and all(not b.fused and b.coupling.numel() > 0 for b in blocks)
-    reference = scripted(*g, True, False, False)
+    reference = scripted(g, compute_forces=True)
     for key in ("energy", "forces"):
         assert relative_error(fused[key], reference[key]) < 1e-10
     apply_routes(scripted, {"interaction": "fused"})
