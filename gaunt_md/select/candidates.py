@@ -10,11 +10,13 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Dict, Iterable, List, Optional
+from typing import Dict, Iterable, List, Optional, Tuple
 
-import ase.io
 import numpy as np
 from ase import Atoms
+
+from ..data.extxyz import read_extxyz_frames
+from ..md.run import trajectory_path
 
 
 @dataclass
@@ -35,28 +37,25 @@ def _bare(atoms: Atoms) -> Atoms:
     return Atoms(atoms.numbers, positions=atoms.positions, cell=atoms.cell, pbc=atoms.pbc)
 
 
-def _frames(path: Path) -> List[Atoms]:
-    try:
-        return ase.io.read(str(path), ":")
-    except Exception as err:  # ase raises many kinds for a corrupt file
-        raise ValueError(f"{path}: cannot read frames ({type(err).__name__}: {err})") from None
-
-
-def _failures(protocol_dir: Path) -> Dict[str, float]:
-    """Trajectory file name -> time of failure (ps) for every failed run of a protocol output."""
+def _protocol_runs(protocol_dir: Path) -> List[Tuple[Path, float, Optional[float]]]:
+    """(trajectory, target temperature, time of failure or None) for every run of a protocol
+    output whose trajectory was written."""
     summary = json.loads((protocol_dir / "summary.json").read_text())
-    failed = {}
+    runs = []
     for temperature in summary.get("temperatures", []):
-        kelvin = temperature["temperature_K"]
+        kelvin = float(temperature["temperature_K"])
         for run in temperature.get("run_details", []):
-            if not run.get("stable", True) and not run.get("interrupted", False):
-                failed[f"T{kelvin:g}K_run{run['run']}.extxyz"] = float(run["time_to_failure_ps"])
-    return failed
+            path = trajectory_path(protocol_dir, kelvin, run["run"])
+            if not path.is_file():
+                continue
+            failed = not run.get("stable", True) and not run.get("interrupted", False)
+            runs.append((path, kelvin, float(run["time_to_failure_ps"]) if failed else None))
+    return runs
 
 
 def _from_file(path: Path, failure_ps: Optional[float], precursor_ps: float, skip_ps: float) -> List[Candidate]:
     out = []
-    for index, atoms in enumerate(_frames(path)):
+    for index, atoms in enumerate(read_extxyz_frames(path)):
         time = atoms.info.get("time_ps")
         time = None if time is None else float(time)
         if time is not None and time < skip_ps:
@@ -73,16 +72,6 @@ def _from_file(path: Path, failure_ps: Optional[float], precursor_ps: float, ski
     return out
 
 
-def _target_temperature(path: Path) -> Optional[float]:
-    name = path.name
-    if name.startswith("T") and "K_run" in name:
-        try:
-            return float(name[1:name.index("K_run")])
-        except ValueError:
-            return None
-    return None
-
-
 def read_candidates(paths: Iterable[str], precursor_ps: float = 0.1, skip_ps: float = 0.0) -> List[Candidate]:
     """Every frame of the given trajectory files and protocol output directories (their
     trajectories/*.extxyz), frames before `skip_ps` (the thermalisation) left out."""
@@ -95,15 +84,13 @@ def read_candidates(paths: Iterable[str], precursor_ps: float = 0.1, skip_ps: fl
             if not (path / "summary.json").is_file():
                 raise FileNotFoundError(f"{path}: a directory must be a stability-protocol output "
                                         "(with summary.json and trajectories/)")
-            failures = _failures(path)
-            files = sorted((path / "trajectories").glob("*.extxyz"))
-            if not files:
-                raise FileNotFoundError(f"{path}/trajectories: no *.extxyz trajectories (was traj_every 0?)")
-            for file in files:
-                found = _from_file(file, failures.get(file.name), precursor_ps, skip_ps)
-                target = _target_temperature(file)
+            runs = _protocol_runs(path)
+            if not runs:
+                raise FileNotFoundError(f"{path}/trajectories: no trajectories of its runs (was traj_every 0?)")
+            for file, kelvin, failure_ps in runs:
+                found = _from_file(file, failure_ps, precursor_ps, skip_ps)
                 for candidate in found:
-                    candidate.temperature_K = target if target is not None else candidate.temperature_K
+                    candidate.temperature_K = kelvin
                 candidates += found
         elif path.is_file():
             candidates += _from_file(path, None, precursor_ps, skip_ps)

@@ -23,7 +23,7 @@ def committee_scores(candidates: List[Candidate], models: Sequence[str], device:
     for candidate in tqdm(candidates, desc="committee", unit="frame", disable=not progress):
         atoms = candidate.atoms.copy()
         atoms.calc = calc
-        atoms.get_potential_energy()
+        atoms.get_forces()
         forces_var = calc.results["forces_var"]
         candidate.scores["force_std"] = float(np.sqrt(forces_var.sum(axis=1)).max())
         candidate.scores["energy_std_per_atom"] = float(np.sqrt(calc.results["energy_var"]) / len(atoms))

@@ -8,6 +8,7 @@ from typing import List, Optional, Sequence, Tuple
 
 import ase.io
 
+from ..data.extxyz import read_extxyz_frames
 from .candidates import Candidate, read_candidates
 from .choose import choose
 from .committee import committee_scores
@@ -56,7 +57,7 @@ def select_frames(inputs: Sequence[str], output: str, settings: SelectSettings) 
                          "failure precursors and diversity only")
     elif settings.min_force_std is not None:
         raise ValueError("--min-force-std needs a committee (--models A.pt B.pt ...)")
-    known = [atoms for path in settings.known for atoms in ase.io.read(str(path), ":")]
+    known = [atoms for path in settings.known for atoms in read_extxyz_frames(path)]
     chosen = choose(candidates, settings.count, score=score, precursors_first=settings.precursors_first,
                     min_distance=settings.min_distance, min_score=settings.min_force_std, known=known)
     Path(output).parent.mkdir(parents=True, exist_ok=True)

@@ -56,5 +56,5 @@ def test_clear_errors(tmp_path):
         read_candidates([str(tmp_path)])
     bad = tmp_path / "bad.xyz"
     bad.write_text("3\nnot extxyz\nH 0 0\n")
-    with pytest.raises(ValueError, match="cannot read"):
+    with pytest.raises(ValueError, match="could not be read as extxyz"):
         read_candidates([str(bad)])
