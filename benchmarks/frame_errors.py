@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 from tqdm.auto import tqdm
 
-HERE = Path(__file__).resolve().parent
+import harness
 
 
 def predictions(calc, frames):
@@ -63,7 +63,6 @@ def main(argv=None) -> int:
     calcs = []
     from gaunt_md import GauntCalculator
     calcs += [(f"gaunt-md {Path(p).name}", lambda p=p: GauntCalculator(p)) for p in args.model]
-    sys.path.insert(0, str(HERE))
     calcs += [(f"mace-torch {Path(p).name}", lambda p=p: __import__("mace_socket").calculator(p)) for p in args.mace]
     results = {}
     for name, make in calcs:
@@ -76,12 +75,11 @@ def main(argv=None) -> int:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     (out / "results.json").write_text(json.dumps({"data": args.data, "results": results}, indent=2))
-    print(f"| model | frames | E RMSE (meV) | mean E error (meV) | F RMSE (meV/A) | F MAE (meV/A) |")
-    print("|---|---|---|---|---|---|")
-    for name, by_group in results.items():
-        for g, r in by_group.items():
-            print(f"| {name} [{g}] | {r['frames']} | {r['e_rmse_meV']:.1f} | {r['e_mean_meV']:+.1f} | "
-                  f"{r['f_rmse_meV_per_A']:.1f} | {r['f_mae_meV_per_A']:.1f} |")
+    rows = [[f"{name} [{g}]", r["frames"], f"{r['e_rmse_meV']:.1f}", f"{r['e_mean_meV']:+.1f}",
+             f"{r['f_rmse_meV_per_A']:.1f}", f"{r['f_mae_meV_per_A']:.1f}"]
+            for name, by_group in results.items() for g, r in by_group.items()]
+    print(harness.markdown_table(["model", "frames", "E RMSE (meV)", "mean E error (meV)", "F RMSE (meV/A)",
+                                  "F MAE (meV/A)"], rows))
     _plot(results, out / "frame_errors.png")
     print(f"wrote {out / 'results.json'} and {out / 'frame_errors.png'}")
     return 0
@@ -105,7 +103,7 @@ def _plot(results, path):
         ax.set_ylabel(label)
     axes[0].legend(fontsize=8)
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
+    harness.save_figure(fig, path)
 
 
 if __name__ == "__main__":
