@@ -37,6 +37,18 @@ class ModelConfig:
     # closest pair of the training data minus a margin.  {}: no bound.
     radial_floor: Dict[str, float] = field(default_factory=dict)
     radial_floor_width: float = 0.03          # softplus width of the bound (A)
+    # "floor": the ZBL term ends at the pair's radial floor (below every training distance, so it
+    # is exactly zero on the training frames); "covalent": at the sum of covalent radii, or the
+    # floor where longer (earlier models: ~1 eV/A of ZBL force on 3BPA frames, for the network to
+    # cancel)
+    zbl_cutoff: str = "floor"
+    # "normalized": e3nn's parametrisation of the radial MLP; "plain": torch.nn.Linear's (earlier
+    # models; see radial.RadialMLP)
+    radial_parametrisation: str = "normalized"
+    # a species-dependent skip connection in the first layer too (as MACE's residual first block):
+    # it hands the element embedding to the first readout and to the second layer at order-one
+    # scale, so per-element energy offsets are learned at once; earlier models had none
+    first_layer_skip: bool = True
 
     def to_dict(self) -> dict:
         d = asdict(self)
@@ -68,6 +80,11 @@ class ModelConfig:
             raise ValueError("r_max must be positive")
         if self.pair_repulsion not in ("zbl", "none"):
             raise ValueError(f"pair_repulsion must be 'zbl' or 'none', got {self.pair_repulsion!r}")
+        if self.zbl_cutoff not in ("floor", "covalent"):
+            raise ValueError(f"zbl_cutoff must be 'floor' or 'covalent', got {self.zbl_cutoff!r}")
+        if self.radial_parametrisation not in ("normalized", "plain"):
+            raise ValueError(f"radial_parametrisation must be 'normalized' or 'plain', got "
+                             f"{self.radial_parametrisation!r}")
         if not self.scale > 0:
             raise ValueError(f"scale must be positive, got {self.scale!r}")
         for key, value in self.radial_floor.items():

@@ -30,7 +30,8 @@ from .radial import RadialMLP
 
 class GauntInteraction(nn.Module):
     def __init__(self, channels: int, lmax_in: int, lmax_edge: int, lmax_out: int,
-                 num_radial: int, radial_hidden: List[int], avg_num_neighbors: float):
+                 num_radial: int, radial_hidden: List[int], avg_num_neighbors: float,
+                 radial_parametrisation: str = "normalized"):
         super().__init__()
         self.channels = channels
         self.lmax_in, self.lmax_edge, self.lmax_out = lmax_in, lmax_edge, lmax_out
@@ -38,7 +39,7 @@ class GauntInteraction(nn.Module):
         self.paths = coupling_paths(lmax_in, lmax_edge, lmax_out)
         self.num_paths = len(self.paths)
         self.linear_up = DegreeLinear(channels, channels, lmax_in)
-        self.radial = RadialMLP([num_radial] + radial_hidden + [channels * self.num_paths])
+        self.radial = RadialMLP([num_radial] + radial_hidden + [channels * self.num_paths], radial_parametrisation)
         self.linear_out = DegreeLinear(channels, channels, lmax_out)
         self.inv_avg_neighbors = 1.0 / avg_num_neighbors
         # fused route: coupling rows (path, m1) with the 1/avg_num_neighbors normalisation, the

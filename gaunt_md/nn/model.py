@@ -35,7 +35,7 @@ class GauntLayer(nn.Module):
         num_species = len(cfg.atomic_numbers)
         self.interaction = GauntInteraction(
             cfg.channels, lmax_in, cfg.max_ell, cfg.max_ell, cfg.num_bessel, list(cfg.radial_hidden),
-            cfg.avg_num_neighbors,
+            cfg.avg_num_neighbors, cfg.radial_parametrisation,
         )
         if cfg.product_basis == "factors":
             self.product = GauntFactorProductBasis(cfg.channels, cfg.max_ell, lmax_out, cfg.correlation, num_species)
@@ -43,7 +43,6 @@ class GauntLayer(nn.Module):
             self.product = GauntProductBasis(cfg.channels, lmax_out, cfg.correlation, num_species, cfg.gaunt_method)
         self.linear = DegreeLinear(cfg.channels, cfg.channels, lmax_out)
         self.has_skip = skip
-        # the first layer has no skip: build none, or its weights would be trained (and counted) in vain
         self.skip = SpeciesDegreeLinear(cfg.channels, cfg.channels, min(lmax_in, lmax_out), num_species) if skip else None
         self.lmax_out = lmax_out
 
@@ -65,6 +64,15 @@ class GauntLayer(nn.Module):
         if active is None:
             return out
         return out.new_zeros((num_nodes,) + out.shape[1:]).index_copy(0, active, out)
+
+    def isolated(self, h: torch.Tensor, one_hot: torch.Tensor) -> torch.Tensor:
+        """The output for atoms without neighbours: A = 0, so the product (bias free, no constant
+        term) and the linear give 0 and only the skip connection is left."""
+        out = h.new_zeros((h.shape[0], h.shape[1], (self.lmax_out + 1) * (self.lmax_out + 1)))
+        if self.skip is None:
+            return out
+        d = min(h.shape[-1], out.shape[-1])
+        return torch.cat([self.skip(h[:, :, :d], one_hot), out[:, :, d:]], dim=-1)
 
 
 class GauntMACE(nn.Module):
@@ -99,12 +107,12 @@ class GauntMACE(nn.Module):
         for t in range(cfg.num_interactions):
             last = t == cfg.num_interactions - 1
             lmax_out = 0 if last else cfg.hidden_lmax
-            layers.append(GauntLayer(cfg, lmax_in, lmax_out, skip=t > 0))
+            layers.append(GauntLayer(cfg, lmax_in, lmax_out, skip=t > 0 or cfg.first_layer_skip))
             readouts.append(MLPReadout(cfg.channels, cfg.readout_hidden) if last else LinearReadout(cfg.channels))
             lmax_in = lmax_out
         self.layers = nn.ModuleList(layers)
         self.readouts = nn.ModuleList(readouts)
-        self.zbl = ZBLRepulsion(cfg.atomic_numbers, floors) if cfg.pair_repulsion == "zbl" else None
+        self.zbl = ZBLRepulsion(cfg.atomic_numbers, floors, cfg.zbl_cutoff) if cfg.pair_repulsion == "zbl" else None
         self.to(torch.float64)
 
     def node_energies(self, vectors: torch.Tensor, species: torch.Tensor, edge_index: torch.Tensor,
@@ -137,11 +145,24 @@ class GauntMACE(nn.Module):
             with record_function("gaunt_md.readout"):
                 interaction_energy = interaction_energy + readout(h)
             t += 1
-        energy = self.e0[species] + self.shift + self.scale * interaction_energy
+        isolated = self.isolated_network_energies(vectors.dtype).index_select(0, species)
+        energy = self.e0[species] + self.shift + self.scale * (interaction_energy - isolated)
         zbl = self.zbl
         if zbl is not None:
             with record_function("gaunt_md.pair_repulsion"):
                 energy = energy + zbl(lengths.squeeze(-1), species, edge_index)
+        return energy
+
+    def isolated_network_energies(self, dtype: torch.dtype) -> torch.Tensor:
+        """[S] the network's energy of a bare atom of each species.  The skip connections carry the
+        element embedding through the layers, so a bare atom's readouts are not zero; node
+        energies subtract these, and a bare atom is then exactly E0 + shift."""
+        one_hot = torch.eye(self.num_species, dtype=dtype, device=self.e0.device)
+        h = self.embedding(one_hot).unsqueeze(-1)
+        energy = torch.zeros(self.num_species, dtype=dtype, device=self.e0.device)
+        for layer, readout in zip(self.layers, self.readouts):
+            h = layer.isolated(h, one_hot)
+            energy = energy + readout(h)
         return energy
 
     def _local_layers(self, edge_index: torch.Tensor, num_nodes: int,

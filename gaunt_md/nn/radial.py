@@ -92,26 +92,57 @@ def floor_matrix(atomic_numbers: List[int], floors: Dict[str, float]) -> torch.T
     return out
 
 
-class RadialMLP(nn.Module):
-    """Per-edge weights from the radial basis: SiLU MLP with a linear last layer."""
+def _silu_second_moment() -> float:
+    """E[silu(z)^2] for z ~ N(0, 1), by the trapezoid rule on [-12, 12]."""
+    z = torch.linspace(-12.0, 12.0, 24001, dtype=torch.float64)
+    density = torch.exp(-0.5 * z * z) / math.sqrt(2.0 * math.pi)
+    return float(torch.trapezoid(torch.nn.functional.silu(z) ** 2 * density, z))
 
-    def __init__(self, sizes: List[int]):
+
+SILU_GAIN = _silu_second_moment() ** -0.5  # ~1.68: keeps unit second moments through a SiLU
+
+
+class RadialMLP(nn.Module):
+    """Per-edge weights from the radial basis: SiLU MLP with a linear last layer, no biases.
+
+    `normalized` (the default) is e3nn's parametrisation: weights drawn from N(0, 1), multiplied
+    in forward by 1/sqrt(fan_in) (and by SILU_GAIN after a SiLU), so that every layer's output has
+    a second moment of order one at initialisation and the optimiser's steps have the same relative
+    size in every layer.  `plain` is torch.nn.Linear's (uniform weights of scale 1/sqrt(fan_in), no
+    gain), which models trained before the option existed use: over four layers it shrank the edge
+    weights ~50x, so the A features started at ~1e-4 and the many-body products at ~1e-12."""
+
+    def __init__(self, sizes: List[int], parametrisation: str = "normalized"):
         super().__init__()
+        if parametrisation not in ("normalized", "plain"):
+            raise ValueError(f"radial parametrisation must be 'normalized' or 'plain', got {parametrisation!r}")
         layers: List[nn.Module] = []
+        factors: List[float] = []
         for i in range(len(sizes) - 1):
-            layers.append(nn.Linear(sizes[i], sizes[i + 1], bias=False))
+            linear = nn.Linear(sizes[i], sizes[i + 1], bias=False)
+            if parametrisation == "normalized":
+                nn.init.normal_(linear.weight)
+                factors.append((SILU_GAIN if i > 0 else 1.0) / math.sqrt(sizes[i]))
+            else:
+                factors.append(1.0)
+            layers.append(linear)
             if i < len(sizes) - 2:
                 layers.append(nn.SiLU())
         self.net = nn.Sequential(*layers)
+        self.factors = factors
 
     def forward(self, features: torch.Tensor) -> torch.Tensor:
         return silu_mlp(features, self.weights())
 
     def weights(self) -> List[torch.Tensor]:
-        """The Linear weights in order: forward and the fused convolution both run silu_mlp on them
-        (the SiLU modules in `net` only keep the checkpoint layout)."""
+        """The effective Linear weights in order (parameter x constant factor): forward and the
+        fused convolution both run silu_mlp on them (the SiLU modules in `net` only keep the
+        checkpoint layout)."""
         out: List[torch.Tensor] = []
+        i = 0
         for layer in self.net:
             if hasattr(layer, "weight"):
-                out.append(layer.weight)
+                factor = self.factors[i]
+                out.append(layer.weight * factor if factor != 1.0 else layer.weight)
+                i += 1
         return out

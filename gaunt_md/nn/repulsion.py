@@ -4,13 +4,15 @@
 
 with the universal screening function phi of Ziegler, Biersack and Littmark ("The Stopping and
 Range of Ions in Solids", 1985) and a polynomial envelope f (p = 6) that takes the term to zero
-at r_c,ij = the sum of the two covalent radii (Cordero et al. 2008, ase.data.covalent_radii),
-or at the pair's radial floor (see radial.RadialFloor) where that is longer: below the floor
-the network no longer resolves distance, so the prior must own that range.  The floor lies
-below every training distance of the pair, so the term is zero on every training frame.
-It is the bare Coulomb repulsion of the nuclei, screened by their electrons: tens of eV when
-two atoms are pushed to 0.5 A, whatever the training data sampled, and small at bond lengths
-(C-H: zero; aromatic C-C: ~0.1 eV, smooth), where the network learns the rest.
+at r_c,ij.  With cutoff_at="floor" (the default) r_c,ij is the pair's radial floor (see
+radial.RadialFloor: below every training distance of the pair), so the term is exactly zero on
+every training frame and owns the range where the network no longer resolves distance; pairs
+without a floor end at the sum of the covalent radii (Cordero et al. 2008, ase.data.covalent_radii).
+"covalent" ends every pair at the covalent sum (or the floor where longer), as earlier models did:
+on 3BPA frames that reached the bonds (aromatic C-C, C=O) and gave ~1 eV/A RMS of forces that
+the network had to learn to cancel.  Either way it is the bare Coulomb repulsion of the nuclei,
+screened by their electrons: tens of eV when two atoms are pushed to 0.5 A, whatever the
+training data sampled.
 
 Each directed edge gives half the pair energy to its receiving atom, so per-atom energies and
 the LAMMPS energy split stay consistent."""
@@ -33,14 +35,18 @@ ENVELOPE_P = 6.0
 
 
 class ZBLRepulsion(nn.Module):
-    def __init__(self, atomic_numbers: List[int], floors: Optional[torch.Tensor] = None):
+    def __init__(self, atomic_numbers: List[int], floors: Optional[torch.Tensor] = None, cutoff_at: str = "floor"):
         super().__init__()
         z = torch.tensor([float(a) for a in atomic_numbers], dtype=torch.float64)
         radii = torch.tensor([float(covalent_radii[a]) for a in atomic_numbers], dtype=torch.float64)
         zp = z.pow(SCREENING_EXPONENT)
         cutoff = radii[:, None] + radii[None, :]
         if floors is not None:
-            cutoff = torch.maximum(cutoff, floors.to(torch.float64))
+            floors = floors.to(torch.float64)
+            if cutoff_at == "floor":
+                cutoff = torch.where(floors > 0, floors, cutoff)
+            else:
+                cutoff = torch.maximum(cutoff, floors)
         # per species pair, rebuilt from atomic_numbers (not saved in checkpoints)
         self.register_buffer("charge_product", z[:, None] * z[None, :], persistent=False)
         self.register_buffer("screening", SCREENING_LENGTH_A / (zp[:, None] + zp[None, :]), persistent=False)

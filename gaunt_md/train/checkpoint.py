@@ -10,7 +10,9 @@ import torch
 from ..nn import GauntMACE, ModelConfig
 
 FORMAT = "gaunt-md-checkpoint"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+# model options that format-1 checkpoints predate, with the behaviour those models were trained with
+FORMAT_1_MODEL_OPTIONS = {"zbl_cutoff": "covalent", "radial_parametrisation": "plain", "first_layer_skip": False}
 DTYPES = {"float32": torch.float32, "float64": torch.float64}
 
 
@@ -37,6 +39,8 @@ def read_checkpoint(path) -> dict:
             f"{path} has checkpoint format {state['format_version']}, newer than this gaunt-md "
             f"understands ({FORMAT_VERSION}); upgrade gaunt-md"
         )
+    if state.get("format_version", 0) < 2 and isinstance(state.get("model_config"), dict):
+        state["model_config"] = {**FORMAT_1_MODEL_OPTIONS, **state["model_config"]}
     return state
 
 

@@ -47,6 +47,11 @@ def _stage(cfg: TrainConfig, epoch: int) -> Stage:
     return Stage(o.energy_weight, o.forces_weight, None, o.stress_weight)
 
 
+def _comparable(value):
+    """Config values as JSON round-trips them (a checkpoint's int keys come back as strings)."""
+    return json.loads(json.dumps(value, sort_keys=True))
+
+
 def _seed_everything(seed: int) -> None:
     random.seed(seed)
     np.random.seed(seed)
@@ -154,6 +159,11 @@ class Trainer:
         if not path.exists():
             raise FileNotFoundError(f"--resume: no checkpoint at {path}")
         state = read_checkpoint(path)
+        differ = sorted(k for k in set(state["model_config"]) | set(self.model.config)
+                        if _comparable(state["model_config"].get(k)) != _comparable(self.model.config.get(k)))
+        if differ:
+            raise ValueError(f"--resume: the model in {path} differs from the one this config builds "
+                             f"({', '.join(differ)}); start a new run (or init_from the checkpoint)")
         self.model.load_state_dict(state["model_state"])
         if self.ema is not None and state["ema_state"] is not None:
             self.ema.load_state_dict(state["ema_state"])
