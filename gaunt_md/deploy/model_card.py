@@ -12,6 +12,8 @@ import torch
 from ..nn import GauntMACE, ModelConfig, count_parameters
 from ..train.checkpoint import read_checkpoint
 from .export import best_metrics
+from .metadata import FORMAT_VERSION as MODEL_FORMAT_VERSION
+from .._version import __version__
 
 
 def _hardware() -> str:
@@ -54,6 +56,7 @@ def write_model_card(checkpoint, path, title: str, notes: str = "") -> str:
         f"| epochs run | {state['epoch']} (best at epoch {metrics.get('epoch', '-')}) |",
         f"| wall time | {state['elapsed_s'] / 3600:.2f} h |",
         f"| hardware | {_hardware()} |",
+        f"| model file format | `gaunt-md export` writes format {MODEL_FORMAT_VERSION} (gaunt-md {__version__}) |",
         "",
         "## Validation metrics (best epoch, EMA weights)",
         "",

@@ -466,8 +466,8 @@ class TestRadialFloor(ModelChecks):
                                                                              abs=1e-7)
 
     def test_zbl_owns_the_range_below_the_floor(self, model64):
-        """The ZBL envelope ends at the longer of the covalent-radius sum and the floor: an H-H
-        pair (radii sum 0.62 A, floor 1.3 A) is repelled at 1.0 A, not at 1.3 A."""
+        """The ZBL envelope ends at the pair's floor: an H-H pair (radii sum 0.62 A, floor 1.3 A)
+        is repelled at 1.0 A, not at 1.3 A."""
         zbl = model64.zbl
         h = torch.zeros(1, dtype=torch.long)
         pair = lambda r: float(zbl.pair_energy(torch.tensor([r], dtype=torch.float64), h, h))
