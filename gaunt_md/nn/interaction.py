@@ -31,7 +31,7 @@ from .radial import RadialMLP
 class GauntInteraction(nn.Module):
     def __init__(self, channels: int, lmax_in: int, lmax_edge: int, lmax_out: int,
                  num_radial: int, radial_hidden: List[int], avg_num_neighbors: float,
-                 radial_parametrisation: str = "normalized"):
+                 radial_parametrisation: str = "plain"):
         super().__init__()
         self.channels = channels
         self.lmax_in, self.lmax_edge, self.lmax_out = lmax_in, lmax_edge, lmax_out

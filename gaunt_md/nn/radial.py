@@ -105,14 +105,13 @@ SILU_GAIN = _silu_second_moment() ** -0.5  # ~1.68: keeps unit second moments th
 class RadialMLP(nn.Module):
     """Per-edge weights from the radial basis: SiLU MLP with a linear last layer, no biases.
 
-    `normalized` (the default) is e3nn's parametrisation: weights drawn from N(0, 1), multiplied
-    in forward by 1/sqrt(fan_in) (and by SILU_GAIN after a SiLU), so that every layer's output has
-    a second moment of order one at initialisation and the optimiser's steps have the same relative
-    size in every layer.  `plain` is torch.nn.Linear's (uniform weights of scale 1/sqrt(fan_in), no
-    gain), which models trained before the option existed use: over four layers it shrank the edge
-    weights ~50x, so the A features started at ~1e-4 and the many-body products at ~1e-12."""
+    `plain` (the default) is torch.nn.Linear's parametrisation (uniform weights of scale
+    1/sqrt(fan_in), no gain): over four layers it shrinks the edge weights ~50x at initialisation,
+    so the A features start at ~1e-4.  `normalized` is e3nn's: weights drawn from N(0, 1),
+    multiplied in forward by 1/sqrt(fan_in) (and by SILU_GAIN after a SiLU), so every layer's output
+    has a second moment of order one at initialisation (A features ~1e-2, as in mace-torch)."""
 
-    def __init__(self, sizes: List[int], parametrisation: str = "normalized"):
+    def __init__(self, sizes: List[int], parametrisation: str = "plain"):
         super().__init__()
         if parametrisation not in ("normalized", "plain"):
             raise ValueError(f"radial parametrisation must be 'normalized' or 'plain', got {parametrisation!r}")

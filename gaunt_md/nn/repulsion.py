@@ -4,13 +4,13 @@
 
 with the universal screening function phi of Ziegler, Biersack and Littmark ("The Stopping and
 Range of Ions in Solids", 1985) and a polynomial envelope f (p = 6) that takes the term to zero
-at r_c,ij.  With cutoff_at="floor" (the default) r_c,ij is the pair's radial floor (see
-radial.RadialFloor: below every training distance of the pair), so the term is exactly zero on
-every training frame and owns the range where the network no longer resolves distance; pairs
-without a floor end at the sum of the covalent radii (Cordero et al. 2008, ase.data.covalent_radii).
-"covalent" ends every pair at the covalent sum (or the floor where longer), as earlier models did:
-on 3BPA frames that reached the bonds (aromatic C-C, C=O) and gave ~1 eV/A RMS of forces that
-the network had to learn to cancel.  Either way it is the bare Coulomb repulsion of the nuclei,
+at r_c,ij.  With cutoff_at="covalent" (the default) r_c,ij is the sum of the two covalent radii
+(Cordero et al. 2008, ase.data.covalent_radii), or the pair's radial floor (see
+radial.RadialFloor) where that is longer: below the floor the network no longer resolves
+distance, so the prior must own that range.  On 3BPA frames the covalent sum reaches some bonds
+(aromatic C-C, C=O): ~1 eV/A RMS of force that the network learns to cancel.  "floor" ends every
+pair with a floor at the floor itself (below every training distance: exactly zero on every
+training frame); pairs without one end at the covalent sum.  Either way it is the bare Coulomb repulsion of the nuclei,
 screened by their electrons: tens of eV when two atoms are pushed to 0.5 A, whatever the
 training data sampled.
 
@@ -35,7 +35,7 @@ ENVELOPE_P = 6.0
 
 
 class ZBLRepulsion(nn.Module):
-    def __init__(self, atomic_numbers: List[int], floors: Optional[torch.Tensor] = None, cutoff_at: str = "floor"):
+    def __init__(self, atomic_numbers: List[int], floors: Optional[torch.Tensor] = None, cutoff_at: str = "covalent"):
         super().__init__()
         z = torch.tensor([float(a) for a in atomic_numbers], dtype=torch.float64)
         radii = torch.tensor([float(covalent_radii[a]) for a in atomic_numbers], dtype=torch.float64)

@@ -49,7 +49,7 @@ def test_skip_connections_give_bare_atoms_a_network_energy_that_is_subtracted():
     torch.manual_seed(0)
     base = dict(atomic_numbers=[1, 6], r_max=4.0, max_ell=2, channels=8, correlation=2, radial_hidden=[8],
                 e0s={1: -1.0, 6: -2.0})
-    with_skip = GauntMACE(ModelConfig(**base))
+    with_skip = GauntMACE(ModelConfig(**base, first_layer_skip=True))
     assert with_skip.isolated_network_energies(torch.float64).abs().min() > 1e-6
     one_layer = GauntMACE(ModelConfig(**base, num_interactions=1, first_layer_skip=False))
     assert torch.equal(one_layer.isolated_network_energies(torch.float64), torch.zeros(2, dtype=torch.float64))

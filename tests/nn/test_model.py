@@ -491,3 +491,12 @@ class TestFactorProductBasis(ModelChecks):
                 s = layer.product.factor_species_weights
                 s.copy_(1.0 + 0.3 * torch.randn(s.shape, dtype=s.dtype))
         return model
+
+
+class TestMaceLikeOptions(ModelChecks):
+    """The options closer to mace-torch (normalised radial MLP, first-layer skip with the bare-atom
+    share subtracted, ZBL ending at the radial floor): every invariant above holds with them."""
+    config = dict(max_ell=2, hidden_lmax=1, correlation=3, r_max=4.0, product_basis="factors",
+                  radial_parametrisation="normalized", first_layer_skip=True, zbl_cutoff="floor",
+                  radial_floor={"1-1": 1.3, "1-6": 1.0, "6-6": 1.45, "1-7": 1.1, "1-8": 1.1, "6-7": 1.1,
+                                "6-8": 1.1, "7-7": 1.1, "7-8": 1.1, "8-8": 1.1})
