@@ -42,7 +42,6 @@ class GauntLayer(nn.Module):
         else:
             self.product = GauntProductBasis(cfg.channels, lmax_out, cfg.correlation, num_species, cfg.gaunt_method)
         self.linear = DegreeLinear(cfg.channels, cfg.channels, lmax_out)
-        self.has_skip = skip
         self.skip = SpeciesDegreeLinear(cfg.channels, cfg.channels, min(lmax_in, lmax_out), num_species) if skip else None
         self.lmax_out = lmax_out
 
@@ -57,22 +56,23 @@ class GauntLayer(nn.Module):
         with record_function("gaunt_md.many_body_product"):
             b = self.product(a, species)
         with record_function("gaunt_md.linear_skip"):
-            out = self.linear(b)
-            if self.skip is not None:
-                d = (min(h.shape[-1], out.shape[-1]))
-                out = torch.cat([out[:, :, :d] + self.skip(h[:, :, :d], one_hot), out[:, :, d:]], dim=-1)
+            out = self.with_skip(self.linear(b), h, one_hot)
         if active is None:
             return out
         return out.new_zeros((num_nodes,) + out.shape[1:]).index_copy(0, active, out)
+
+    def with_skip(self, out: torch.Tensor, h: torch.Tensor, one_hot: torch.Tensor) -> torch.Tensor:
+        """out plus the species-dependent skip of the layer's input h, on the degrees both have."""
+        if self.skip is None:
+            return out
+        d = min(h.shape[-1], out.shape[-1])
+        return torch.cat([out[:, :, :d] + self.skip(h[:, :, :d], one_hot), out[:, :, d:]], dim=-1)
 
     def isolated(self, h: torch.Tensor, one_hot: torch.Tensor) -> torch.Tensor:
         """The output for atoms without neighbours: A = 0, so the product (bias free, no constant
         term) and the linear give 0 and only the skip connection is left."""
         out = h.new_zeros((h.shape[0], h.shape[1], (self.lmax_out + 1) * (self.lmax_out + 1)))
-        if self.skip is None:
-            return out
-        d = min(h.shape[-1], out.shape[-1])
-        return torch.cat([self.skip(h[:, :, :d], one_hot), out[:, :, d:]], dim=-1)
+        return self.with_skip(out, h, one_hot)
 
 
 class GauntMACE(nn.Module):
@@ -113,6 +113,9 @@ class GauntMACE(nn.Module):
         self.layers = nn.ModuleList(layers)
         self.readouts = nn.ModuleList(readouts)
         self.zbl = ZBLRepulsion(cfg.atomic_numbers, floors, cfg.zbl_cutoff) if cfg.pair_repulsion == "zbl" else None
+        # without a first-layer skip a bare atom's layer outputs, and so its readouts, are exactly 0
+        # (every block is bias free): only with it is there a bare-atom share to subtract
+        self.subtract_bare_atoms = cfg.first_layer_skip
         self.to(torch.float64)
 
     def node_energies(self, vectors: torch.Tensor, species: torch.Tensor, edge_index: torch.Tensor,
@@ -145,8 +148,10 @@ class GauntMACE(nn.Module):
             with record_function("gaunt_md.readout"):
                 interaction_energy = interaction_energy + readout(h)
             t += 1
-        isolated = self.isolated_network_energies(vectors.dtype).index_select(0, species)
-        energy = self.e0[species] + self.shift + self.scale * (interaction_energy - isolated)
+        if self.subtract_bare_atoms:
+            bare = self.isolated_network_energies(vectors.dtype).index_select(0, species)
+            interaction_energy = interaction_energy - bare
+        energy = self.e0[species] + self.shift + self.scale * interaction_energy
         zbl = self.zbl
         if zbl is not None:
             with record_function("gaunt_md.pair_repulsion"):
@@ -155,8 +160,8 @@ class GauntMACE(nn.Module):
 
     def isolated_network_energies(self, dtype: torch.dtype) -> torch.Tensor:
         """[S] the network's energy of a bare atom of each species.  The skip connections carry the
-        element embedding through the layers, so a bare atom's readouts are not zero; node
-        energies subtract these, and a bare atom is then exactly E0 + shift."""
+        element embedding through the layers, so with a first-layer skip a bare atom's readouts are
+        not zero; node energies then subtract these, and a bare atom is exactly E0 + shift."""
         one_hot = torch.eye(self.num_species, dtype=dtype, device=self.e0.device)
         h = self.embedding(one_hot).unsqueeze(-1)
         energy = torch.zeros(self.num_species, dtype=dtype, device=self.e0.device)

@@ -8,11 +8,11 @@ at r_c,ij.  With cutoff_at="covalent" (the default) r_c,ij is the sum of the two
 (Cordero et al. 2008, ase.data.covalent_radii), or the pair's radial floor (see
 radial.RadialFloor) where that is longer: below the floor the network no longer resolves
 distance, so the prior must own that range.  On 3BPA frames the covalent sum reaches some bonds
-(aromatic C-C, C=O): ~1 eV/A RMS of force that the network learns to cancel.  "floor" ends every
-pair with a floor at the floor itself (below every training distance: exactly zero on every
-training frame); pairs without one end at the covalent sum.  Either way it is the bare Coulomb repulsion of the nuclei,
-screened by their electrons: tens of eV when two atoms are pushed to 0.5 A, whatever the
-training data sampled.
+(aromatic C-C, C=O): ~1 eV/A RMS of force that the network learns to cancel.  "floor" ends
+every pair with a floor at the floor itself (below every training distance: exactly zero on
+every training frame); pairs without one end at the covalent sum.  Either way it is the bare
+Coulomb repulsion of the nuclei, screened by their electrons: tens of eV when two atoms are
+pushed to 0.5 A, whatever the training data sampled.
 
 Each directed edge gives half the pair energy to its receiving atom, so per-atom energies and
 the LAMMPS energy split stay consistent."""
@@ -37,6 +37,8 @@ ENVELOPE_P = 6.0
 class ZBLRepulsion(nn.Module):
     def __init__(self, atomic_numbers: List[int], floors: Optional[torch.Tensor] = None, cutoff_at: str = "covalent"):
         super().__init__()
+        if cutoff_at not in ("covalent", "floor"):
+            raise ValueError(f"ZBL cutoff_at must be 'covalent' or 'floor', got {cutoff_at!r}")
         z = torch.tensor([float(a) for a in atomic_numbers], dtype=torch.float64)
         radii = torch.tensor([float(covalent_radii[a]) for a in atomic_numbers], dtype=torch.float64)
         zp = z.pow(SCREENING_EXPONENT)

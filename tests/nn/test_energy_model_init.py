@@ -45,14 +45,16 @@ def test_zbl_ends_at_the_floor_or_at_the_covalent_sum():
 def test_skip_connections_give_bare_atoms_a_network_energy_that_is_subtracted():
     """With the first-layer skip the readouts see the element embedding even without neighbours:
     that share is non-zero (so the subtraction matters; the bare atom = E0 test covers the rest);
-    without any skip it is exactly zero."""
+    without a first-layer skip it is exactly zero (the model then skips the subtraction)."""
     torch.manual_seed(0)
     base = dict(atomic_numbers=[1, 6], r_max=4.0, max_ell=2, channels=8, correlation=2, radial_hidden=[8],
                 e0s={1: -1.0, 6: -2.0})
     with_skip = GauntMACE(ModelConfig(**base, first_layer_skip=True))
     assert with_skip.isolated_network_energies(torch.float64).abs().min() > 1e-6
-    one_layer = GauntMACE(ModelConfig(**base, num_interactions=1, first_layer_skip=False))
-    assert torch.equal(one_layer.isolated_network_energies(torch.float64), torch.zeros(2, dtype=torch.float64))
+    zeros = torch.zeros(2, dtype=torch.float64)
+    for layers in (1, 2, 3):  # later layers' skips act on the first layer's zero output
+        without = GauntMACE(ModelConfig(**base, num_interactions=layers, first_layer_skip=False))
+        assert torch.equal(without.isolated_network_energies(torch.float64), zeros), layers
 
 
 def test_format_1_checkpoints_keep_the_behaviour_they_were_trained_with(tmp_path):
