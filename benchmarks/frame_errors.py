@@ -32,6 +32,22 @@ def predictions(calc, frames):
     return np.array(energies), forces
 
 
+def model_predictions(models, maces, frames):
+    """{name: (energies [F], forces [list of [n, 3]])} of each gaunt-md model (GauntCalculator,
+    float64) and each mace-torch model (its own venv, through benchmarks/mace_socket.py)."""
+    from gaunt_md import GauntCalculator
+
+    calcs = [(f"gaunt-md {Path(p).name}", lambda p=p: GauntCalculator(p)) for p in models]
+    calcs += [(f"mace-torch {Path(p).name}", lambda p=p: __import__("mace_socket").calculator(p)) for p in maces]
+    out = {}
+    for name, make in calcs:
+        calc = make()
+        out[name] = predictions(calc, frames)
+        if hasattr(calc, "close"):
+            calc.close()   # the socket calculator's client process ends here, not at exit
+    return out
+
+
 def errors(pred_e, pred_f, ref_e, ref_f, n_atoms):
     de = pred_e - ref_e
     df = np.concatenate([p - r for p, r in zip(pred_f, ref_f)])
@@ -60,16 +76,8 @@ def main(argv=None) -> int:
         groups["all"].append(k)
         if args.group:
             groups[f"{args.group}={atoms.info.get(args.group)}"].append(k)
-    calcs = []
-    from gaunt_md import GauntCalculator
-    calcs += [(f"gaunt-md {Path(p).name}", lambda p=p: GauntCalculator(p)) for p in args.model]
-    calcs += [(f"mace-torch {Path(p).name}", lambda p=p: __import__("mace_socket").calculator(p)) for p in args.mace]
     results = {}
-    for name, make in calcs:
-        calc = make()
-        pred_e, pred_f = predictions(calc, frames)
-        if hasattr(calc, "close"):
-            calc.close()   # the socket calculator's client process ends here, not at exit
+    for name, (pred_e, pred_f) in model_predictions(args.model, args.mace, frames).items():
         results[name] = {g: errors(pred_e[idx], [pred_f[i] for i in idx], ref_e[idx], [ref_f[i] for i in idx],
                                    n_atoms[idx]) for g, idx in groups.items()}
     out = Path(args.out)

@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 import harness
-from frame_errors import predictions
+from frame_errors import model_predictions
 
 DATA = harness.ROOT / "examples" / "data" / "3bpa_scans" / "scan_points_dft.xyz"
 
@@ -31,7 +31,6 @@ def main(argv=None) -> int:
     parser.add_argument("--mace", nargs="*", default=[], help="mace-torch .model files")
     parser.add_argument("--out", default="benchmarks/results/scan_reference")
     args = parser.parse_args(argv)
-    from gaunt_md import GauntCalculator
     from gaunt_md.data.extxyz import read_labelled_structures
 
     frames = read_labelled_structures(args.data)
@@ -40,13 +39,7 @@ def main(argv=None) -> int:
         raise SystemExit(f"{args.data}: expected one frame with scan=start, found {len(starts)}")
     reference = np.array([a.info["energy"] for a in frames])
     energies = {"reference": reference - reference[starts[0]]}
-    calcs = [(f"gaunt-md {Path(p).name}", lambda p=p: GauntCalculator(p)) for p in args.model]
-    calcs += [(f"mace-torch {Path(p).name}", lambda p=p: __import__("mace_socket").calculator(p)) for p in args.mace]
-    for name, make in calcs:
-        calc = make()
-        pred, _ = predictions(calc, frames)
-        if hasattr(calc, "close"):
-            calc.close()
+    for name, (pred, _) in model_predictions(args.model, args.mace, frames).items():
         energies[name] = pred - pred[starts[0]]
     scans = defaultdict(list)
     for k, a in enumerate(frames):
