@@ -259,17 +259,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv=None) -> int:
-    args = build_parser().parse_args(argv)
-    try:
-        return args.func(args)
-    except (ValueError, FileNotFoundError) as err:
-        print(f"gaunt-md {args.command}: error: {err}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        from .interrupts import EXIT_CODE
+    from .interrupts import run_command
 
-        print(f"\ngaunt-md {args.command}: interrupted", file=sys.stderr)
-        return EXIT_CODE
+    args = build_parser().parse_args(argv)
+    return run_command(f"gaunt-md {args.command}", lambda: args.func(args))
 
 
 if __name__ == "__main__":

@@ -11,9 +11,24 @@ import signal
 import sys
 import threading
 from contextlib import contextmanager
-from typing import Iterator, Optional
+from typing import Callable, Iterator, Optional, Tuple, Type
 
 EXIT_CODE = 130          # 128 + SIGINT, what a shell reports for a command stopped by Ctrl-C
+USAGE_ERROR = 2          # bad input: one line on stderr, as argparse reports bad arguments
+
+
+def run_command(prog: str, call: Callable[[], int],
+                errors: Tuple[Type[BaseException], ...] = (ValueError, FileNotFoundError)) -> int:
+    """call()'s exit code, with the commands' contract for what goes wrong: an expected error is
+    one line `prog: error: ...` on stderr and USAGE_ERROR (no traceback), Ctrl-C is EXIT_CODE."""
+    try:
+        return call()
+    except errors as err:
+        print(f"{prog}: error: {err}", file=sys.stderr)
+        return USAGE_ERROR
+    except KeyboardInterrupt:
+        print(f"\n{prog}: interrupted", file=sys.stderr)
+        return EXIT_CODE
 
 
 class StopFlag:

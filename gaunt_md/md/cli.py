@@ -189,18 +189,12 @@ def exit_code(summary: dict) -> int:
 
 
 def main(argv=None, prog: str = None) -> int:
-    from ..interrupts import EXIT_CODE
+    from ..interrupts import run_command
     from .engines import EngineUnavailable
 
     args = build_parser(prog).parse_args(argv)
-    try:
-        return exit_code(run_from_args(args))
-    except (ValueError, FileNotFoundError, EngineUnavailable) as err:
-        print(f"{prog or 'md-stability'}: error: {err}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print(f"\n{prog or 'md-stability'}: interrupted", file=sys.stderr)
-        return EXIT_CODE
+    return run_command(prog or "md-stability", lambda: exit_code(run_from_args(args)),
+                       (ValueError, FileNotFoundError, EngineUnavailable))
 
 
 if __name__ == "__main__":
