@@ -52,6 +52,9 @@ class OptimConfig:
     stage_two_stress_weight: Optional[float] = None  # None: stress_weight
     stage_two_lr: float = 1e-3
     early_stopping_patience: int = 50     # stop after this many epochs without improvement
+    best_model: str = "valid"             # what best.pt (export, card, test metrics) holds: the epoch of
+                                          # lowest validation loss | the last epoch (fine-tuning on data
+                                          # unlike the validation frames, whose loss is lowest at the start)
 
 
 @dataclass

@@ -68,16 +68,21 @@ def auto_radial_floor(closest: Dict[str, float]) -> Dict[str, float]:
     return {key: round(max(d - AUTO_FLOOR_MARGIN, 0.0), 3) for key, d in closest.items()}
 
 
-def build_model(cfg: TrainConfig, data: PreparedData) -> GauntMACE:
+def build_model(cfg: TrainConfig, data: PreparedData, start: Optional[dict] = None) -> GauntMACE:
     """The model of cfg.model, with what the data fixes: species, E0s, average neighbour count,
     scale (`auto`: the RMS force component), shift (0 by default; `mean`: the mean per-atom
-    energy above the E0s) and radial floor (`auto`, the default: see auto_radial_floor)."""
+    energy above the E0s) and radial floor (`auto`, the default: see auto_radial_floor).
+    start: the model config of an init_from checkpoint, whose average neighbour count and data
+    scale/shift are kept: statistics of new data (hotter frames: larger forces) would rescale
+    every trained weight's contribution and undo the warm start."""
     options = dict(cfg.model)
     scale, shift = options.get("scale", "auto"), options.get("shift", 0.0)
     floor = options.get("radial_floor", "auto")
+    stats = (dict(avg_num_neighbors=start["avg_num_neighbors"], scale=start["scale"], shift=start["shift"])
+             if start else dict(avg_num_neighbors=data.avg_num_neighbors, scale=data.scale, shift=data.mean_energy))
     options.update(
-        atomic_numbers=data.species.atomic_numbers, e0s=data.e0s, avg_num_neighbors=data.avg_num_neighbors,
-        scale=data.scale if scale == "auto" else scale, shift=data.mean_energy if shift == "mean" else shift,
+        atomic_numbers=data.species.atomic_numbers, e0s=data.e0s, avg_num_neighbors=stats["avg_num_neighbors"],
+        scale=stats["scale"] if scale == "auto" else scale, shift=stats["shift"] if shift == "mean" else shift,
         radial_floor=auto_radial_floor(data.closest_pairs) if floor == "auto" else floor,
     )
     return GauntMACE(ModelConfig.from_dict(options)).to(DTYPES[cfg.dtype])
@@ -97,7 +102,12 @@ class Trainer:
         self.device = torch.device(cfg.device)
         self.dtype = DTYPES[cfg.dtype]
         self.data = prepare_data(cfg, log=log)
-        self.model = build_model(cfg, self.data).to(self.device)
+        start = read_checkpoint(cfg.init_from)["model_config"] if cfg.init_from else None
+        self.model = build_model(cfg, self.data, start).to(self.device)
+        if start:
+            log(f"model: average neighbour count {start['avg_num_neighbors']:.4g}, scale {start['scale']:.4g} and "
+                f"shift {start['shift']:.4g} of {cfg.init_from} (this data: {self.data.avg_num_neighbors:.4g}, "
+                f"RMS force {self.data.scale:.4g} eV/A)")
         mc = self.model.config
         log(f"model: {count_parameters(self.model):,} trainable parameters; energy = E0 + {mc['shift']:.4g} "
             f"+ {mc['scale']:.4g} x network" + (" + ZBL repulsion" if mc["pair_repulsion"] == "zbl" else ""))
@@ -331,7 +341,7 @@ class Trainer:
             )
             state = self._state()
             save_checkpoint(self.out / "last.pt", state)
-            if improved:
+            if improved or o.best_model == "last":
                 save_checkpoint(self.out / "best.pt", state)
             self._write_log()
             if stop is not None and stop():      # Ctrl-C during validation: this epoch is saved

@@ -154,6 +154,7 @@ def check_config(cfg, files: bool = True) -> None:
     for name in ("weight_decay", "clip_grad", "energy_weight", "forces_weight", "stress_weight",
                  "stage_two_energy_weight", "stage_two_forces_weight", "stage_two_stress_weight"):
         _at_least(getattr(o, name), 0.0, f"optim.{name}")
+    _choice(o.best_model, ("valid", "last"), "optim.best_model")
     if not 0 <= o.ema_decay < 1:
         raise ValueError(f"optim.ema_decay must lie in [0, 1), got {o.ema_decay!r}")
     if not 0 < o.scheduler_factor < 1:

@@ -33,6 +33,7 @@ def no_data_work(monkeypatch):
     ({"data": {"e0s": {"Xx": 1.0}, "e0s_file": None}}, "'Xx' is not an element symbol"),
     ({"data": {"e0s": "average"}}, "give data.e0s_file or data.e0s, not both"),
     ({"init_from": "/nonexistent/best.pt"}, "init_from: checkpoint not found"),
+    ({"optim": {"best_model": "lowest"}}, "optim.best_model must be valid or last"),
 ])
 def test_config_errors_come_before_any_work(changes, message, no_data_work, write_config, gaunt_md, tmp_path,
                                             capsys):

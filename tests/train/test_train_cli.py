@@ -271,6 +271,24 @@ def test_resume_with_new_loss_weights_restarts_the_bookkeeping(no_plots, write_c
     assert best["epoch"] == 2 and best["best"] == pytest.approx(rows[1]["valid_loss"])
 
 
+def test_best_model_last_keeps_the_last_epoch_whatever_the_validation_loss(no_plots, write_config, gaunt_md,
+                                                                           log_rows, tmp_path):
+    """best_model: last (fine-tuning on frames unlike the validation ones): best.pt, and so the
+    export and the test metrics, is the last epoch even where an earlier one validated better;
+    the validation loss still drives the LR plateau and early stopping."""
+    config = write_config(tmp_path, optim={"max_epochs": 3, "best_model": "last"})
+    assert gaunt_md("train", config, "--max-epochs", 2) == 0
+    assert gaunt_md("train", config, "--resume", "--lr", 100) == 0   # a wrecking step: epoch 3 is worse
+    rows = log_rows(tmp_path / "run")
+    best = read_checkpoint(tmp_path / "run" / "best.pt")
+    last = read_checkpoint(tmp_path / "run" / "last.pt")
+    assert min(rows, key=lambda row: row["valid_loss"])["epoch"] < 3, "the case needs an earlier, better epoch"
+    assert best["epoch"] == last["epoch"] == 3
+    assert best["best"] == pytest.approx(min(row["valid_loss"] for row in rows))
+    for key, value in last["ema_model_state"].items():
+        torch.testing.assert_close(best["ema_model_state"][key], value, rtol=0, atol=0)
+
+
 def test_init_from_a_power_basis_run_with_factors(trained_run, write_config, tmp_path):
     """A factor-product model started from a power-basis checkpoint predicts what that
     checkpoint's (EMA) model predicts: the shared weights and their Adam moments are copied, the
@@ -301,3 +319,36 @@ def test_init_from_a_power_basis_run_with_factors(trained_run, write_config, tmp
                                      model={"channels": 6}))
     with pytest.raises(ValueError, match="different shapes"):
         trainer_module.Trainer(wider, log=lambda *_: None)
+
+
+def test_init_from_keeps_the_source_normalisation_on_new_data(trained_run, write_config, dataset, tmp_path):
+    """A warm start on more data (here: compressed frames with 3x the forces, as hot MD frames
+    bring) keeps the source model's average neighbour count and data scale, so it predicts what
+    the source predicts; from scratch the same data would give other constants.  (The radial
+    floor is pinned here: `auto` follows the new data's closest pairs, which is the point of it.)"""
+    import ase.io
+    from ase.calculators.singlepoint import SinglePointCalculator
+    from gaunt_md.train.checkpoint import model_from_checkpoint
+    from gaunt_md.train.config import load_config
+
+    hot = ase.io.read(dataset["train"], ":")
+    for atoms in hot:
+        energy, forces = atoms.get_potential_energy(), 3.0 * atoms.get_forces()
+        atoms.positions *= 0.8
+        atoms.calc = SinglePointCalculator(atoms, energy=energy, forces=forces)
+    extra = tmp_path / "hot.xyz"
+    ase.io.write(extra, hot, format="extxyz")
+    source = trained_run / "best.pt"
+    start = read_checkpoint(source)["model_config"]
+    warm = load_config(write_config(tmp_path / "warm", num_threads=None, init_from=str(source),
+                                    data={"extra_train_files": [str(extra)]},
+                                    model={"radial_floor": start["radial_floor"]}))
+    trainer = trainer_module.Trainer(warm, log=lambda *_: None)
+    for key in ("avg_num_neighbors", "scale", "shift"):
+        assert trainer.model.config[key] == start[key]
+    assert trainer.data.avg_num_neighbors != pytest.approx(start["avg_num_neighbors"])
+    assert trainer.data.scale != pytest.approx(start["scale"])
+    reference = model_from_checkpoint(source)
+    batch = next(iter(trainer_module.batches(trainer.data.valid, 4, torch.Generator().manual_seed(0))))
+    torch.testing.assert_close(trainer.model(batch.inputs())["energy"], reference(batch.inputs())["energy"],
+                               rtol=1e-12, atol=1e-10)
