@@ -2,6 +2,7 @@
 
     python examples/md_3bpa.py            # 300, 600, 1200 K; a few minutes on 2 CPU cores
     python examples/md_3bpa.py --full     # the long protocol (10 runs x 100 ps per temperature)
+    python examples/md_3bpa.py --model potentials/gaunt_mace_3bpa_al.pt   # the active-learned potential
     python examples/md_3bpa.py --help     # the protocol, the criteria and every option
 
 Prints a table (runs stable, time to failure, bond deviations, temperature, energy drift) and

@@ -50,6 +50,13 @@ def write_model_card(checkpoint, path, title: str, notes: str = "") -> str:
         f"| split | " + (f"validation file `{data['valid_file']}`" if data.get("valid_file") else
                        f"{data['n_valid']} validation frames held out, seed {train_cfg['seed']}")
         + (f"; test file `{data['test_file']}`" if data.get("test_file") else "") + " |",
+    ]
+    if data.get("extra_train_files"):
+        lines.append("| more training frames | " + ", ".join(f"`{f}`" for f in data["extra_train_files"])
+                     + " (trained on, never validated on) |")
+    if train_cfg.get("init_from"):
+        lines.append(f"| started from | `{train_cfg['init_from']}` (its weights; fine-tuned) |")
+    lines += [
         f"| E0s | {e0s} |",
         f"| parameters | {count_parameters(model):,} |",
         f"| training dtype | {state.get('dtype')} |",

@@ -15,3 +15,19 @@ def test_card_reports_the_best_epoch(trained_run, log_rows, gaunt_md, tmp_path):
     assert f"| E RMSE (meV) | {row['e_rmse_meV']:.2f} |" in text
     assert f"best at epoch {best['epoch']}" in text
     assert "Trained for a test." in text and '"channels": 4' in text
+
+
+def test_card_names_extra_training_frames_and_the_warm_start(trained_run, write_config, dataset, gaunt_md, tmp_path):
+    """A fine-tuned model's card says which checkpoint it started from and which frames were
+    added to the training file."""
+    config = write_config(tmp_path, init_from=str(trained_run / "best.pt"),
+                          data={"extra_train_files": [str(dataset["train"])]}, optim={"max_epochs": 1})
+    assert gaunt_md("train", config) == 0
+    card = tmp_path / "card.md"
+    assert gaunt_md("card", tmp_path / "run" / "best.pt", "-o", card) == 0
+    text = card.read_text()
+    assert f"| more training frames | `{dataset['train']}` (trained on, never validated on) |" in text
+    assert f"| started from | `{trained_run / 'best.pt'}`" in text
+    plain = tmp_path / "plain.md"
+    assert gaunt_md("card", trained_run / "best.pt", "-o", plain) == 0
+    assert "more training frames" not in plain.read_text() and "started from" not in plain.read_text()
