@@ -78,11 +78,13 @@ def build_model(cfg: TrainConfig, data: PreparedData, start: Optional[dict] = No
     options = dict(cfg.model)
     scale, shift = options.get("scale", "auto"), options.get("shift", 0.0)
     floor = options.get("radial_floor", "auto")
-    stats = (dict(avg_num_neighbors=start["avg_num_neighbors"], scale=start["scale"], shift=start["shift"])
-             if start else dict(avg_num_neighbors=data.avg_num_neighbors, scale=data.scale, shift=data.mean_energy))
+    if start:
+        neighbours, data_scale, data_shift = start["avg_num_neighbors"], start["scale"], start["shift"]
+    else:
+        neighbours, data_scale, data_shift = data.avg_num_neighbors, data.scale, data.mean_energy
     options.update(
-        atomic_numbers=data.species.atomic_numbers, e0s=data.e0s, avg_num_neighbors=stats["avg_num_neighbors"],
-        scale=stats["scale"] if scale == "auto" else scale, shift=stats["shift"] if shift == "mean" else shift,
+        atomic_numbers=data.species.atomic_numbers, e0s=data.e0s, avg_num_neighbors=neighbours,
+        scale=data_scale if scale == "auto" else scale, shift=data_shift if shift == "mean" else shift,
         radial_floor=auto_radial_floor(data.closest_pairs) if floor == "auto" else floor,
     )
     return GauntMACE(ModelConfig.from_dict(options)).to(DTYPES[cfg.dtype])
@@ -102,7 +104,8 @@ class Trainer:
         self.device = torch.device(cfg.device)
         self.dtype = DTYPES[cfg.dtype]
         self.data = prepare_data(cfg, log=log)
-        start = read_checkpoint(cfg.init_from)["model_config"] if cfg.init_from else None
+        source = read_checkpoint(cfg.init_from) if cfg.init_from else None  # read once: constants, weights
+        start = source["model_config"] if source else None
         self.model = build_model(cfg, self.data, start).to(self.device)
         if start:
             log(f"model: average neighbour count {start['avg_num_neighbors']:.4g}, scale {start['scale']:.4g} and "
@@ -118,8 +121,8 @@ class Trainer:
         self.scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
             self.optimizer, factor=o.scheduler_factor, patience=o.scheduler_patience
         )
-        if cfg.init_from and not resume:
-            self._init_from(cfg.init_from)
+        if source and not resume:
+            self._init_from(cfg.init_from, source)
         self.ema = (
             AveragedModel(self.model, multi_avg_fn=get_ema_multi_avg_fn(o.ema_decay), use_buffers=True)
             if o.ema_decay > 0 else None
@@ -197,8 +200,8 @@ class Trainer:
                      f"stress {before.stress_weight:g} -> {now.stress_weight:g}): "
                      f"best model, early stopping and LR plateau count afresh")
 
-    def _init_from(self, path: str) -> None:
-        state = read_checkpoint(path)
+    def _init_from(self, path: str, state: dict) -> None:
+        """Weights (and Adam moments) of the init_from checkpoint at path, already read as state."""
         source = state["ema_model_state"] or state["model_state"]
         own = self.model.state_dict()
         clash = [k for k, v in source.items() if k in own and own[k].shape != v.shape]
