@@ -70,13 +70,13 @@ def auto_radial_floor(closest: Dict[str, float]) -> Dict[str, float]:
 
 def build_model(cfg: TrainConfig, data: PreparedData, start: Optional[dict] = None) -> GauntMACE:
     """The model of cfg.model, with what the data fixes: species, E0s, average neighbour count,
-    scale (`auto`: the RMS force component), shift (0 by default; `mean`: the mean per-atom
+    scale (`auto`: the RMS force component), shift (`mean`, the default: the mean per-atom
     energy above the E0s) and radial floor (`auto`, the default: see auto_radial_floor).
     start: the model config of an init_from checkpoint, whose average neighbour count and data
     scale/shift are kept: statistics of new data (hotter frames: larger forces) would rescale
     every trained weight's contribution and undo the warm start."""
     options = dict(cfg.model)
-    scale, shift = options.get("scale", "auto"), options.get("shift", 0.0)
+    scale, shift = options.get("scale", "auto"), options.get("shift", "mean")
     floor = options.get("radial_floor", "auto")
     if start:
         neighbours, data_scale, data_shift = start["avg_num_neighbors"], start["scale"], start["shift"]

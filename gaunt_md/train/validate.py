@@ -111,7 +111,7 @@ def _check_model(model: dict) -> None:
     for key in ("atomic_numbers", "e0s", "avg_num_neighbors"):
         if key in options:
             raise ValueError(f"model.{key} comes from the data; set data.atomic_numbers / data.e0s instead")
-    scale, shift = options.pop("scale", "auto"), options.pop("shift", 0.0)
+    scale, shift = options.pop("scale", "auto"), options.pop("shift", "mean")
     if scale != "auto":
         scale = coerce_options(ModelConfig, {"scale": scale}, "model")["scale"]
     if shift != "mean":

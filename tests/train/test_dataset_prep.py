@@ -172,8 +172,8 @@ def test_validation_file_with_an_unknown_element(alien_file, write_config, gaunt
 
 
 def test_scale_and_shift_from_the_data(write_config, tmp_path):
-    """scale "auto" is the RMS force component, shift 0 by default or the mean per-atom energy
-    above the E0s ("mean"); both end up as fixed constants (buffers, not parameters)."""
+    """scale "auto" is the RMS force component, shift the mean per-atom energy above the E0s by
+    default ("mean") or a number; both end up as fixed constants (buffers, not parameters)."""
     from gaunt_md.train.trainer import build_model
     cfg = load_config(write_config(tmp_path))
     data = prepare_data(cfg, **quiet)
@@ -181,12 +181,13 @@ def test_scale_and_shift_from_the_data(write_config, tmp_path):
                    for g in data.train)
     assert data.mean_energy == pytest.approx(residual / sum(g.num_atoms for g in data.train))
     model = build_model(cfg, data)
-    assert model.config["scale"] == pytest.approx(data.scale) and model.config["shift"] == 0.0
+    assert model.config["scale"] == pytest.approx(data.scale)
+    assert model.config["shift"] == pytest.approx(data.mean_energy) and data.mean_energy != 0.0
     assert "scale" not in dict(model.named_parameters()) and "shift" not in dict(model.named_parameters())
-    cfg.model.update(scale=2.5, shift="mean")
-    model = build_model(cfg, data)
-    assert model.config["scale"] == 2.5 and model.config["shift"] == pytest.approx(data.mean_energy)
     assert float(model.shift) == pytest.approx(data.mean_energy)
+    cfg.model.update(scale=2.5, shift=0.0)
+    model = build_model(cfg, data)
+    assert model.config["scale"] == 2.5 and model.config["shift"] == 0.0 and float(model.shift) == 0.0
 
 
 def test_closest_pairs_and_the_auto_radial_floor(write_config, tmp_path):
