@@ -25,6 +25,7 @@ from .loss import validation_loss, weighted_loss
 from .output_dir import prepare_output_dir
 from .plots import plot_learning_curve
 from .progress import progress
+from .validate import DATA_DEFAULTS
 
 
 @dataclass
@@ -76,8 +77,7 @@ def build_model(cfg: TrainConfig, data: PreparedData, start: Optional[dict] = No
     scale/shift are kept: statistics of new data (hotter frames: larger forces) would rescale
     every trained weight's contribution and undo the warm start."""
     options = dict(cfg.model)
-    scale, shift = options.get("scale", "auto"), options.get("shift", "mean")
-    floor = options.get("radial_floor", "auto")
+    scale, shift, floor = (options.get(key, DATA_DEFAULTS[key]) for key in ("scale", "shift", "radial_floor"))
     if start:
         neighbours, data_scale, data_shift = start["avg_num_neighbors"], start["scale"], start["shift"]
     else:

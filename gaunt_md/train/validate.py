@@ -103,6 +103,10 @@ def _at_least(value, low, name: str, strict: bool = False) -> None:
         raise ValueError(f"{name} must be {'>' if strict else '>='} {low}, got {value!r}")
 
 
+# model options whose default is a value the trainer takes from the data (build_model)
+DATA_DEFAULTS = {"scale": "auto", "shift": "mean", "radial_floor": "auto"}
+
+
 def _check_model(model: dict) -> None:
     """The model options as ModelConfig types (in place), checked by ModelConfig.validate."""
     from ..nn import ModelConfig
@@ -111,12 +115,12 @@ def _check_model(model: dict) -> None:
     for key in ("atomic_numbers", "e0s", "avg_num_neighbors"):
         if key in options:
             raise ValueError(f"model.{key} comes from the data; set data.atomic_numbers / data.e0s instead")
-    scale, shift = options.pop("scale", "auto"), options.pop("shift", "mean")
+    scale, shift = (options.pop(key, DATA_DEFAULTS[key]) for key in ("scale", "shift"))
     if scale != "auto":
         scale = coerce_options(ModelConfig, {"scale": scale}, "model")["scale"]
     if shift != "mean":
         shift = coerce_options(ModelConfig, {"shift": shift}, "model")["shift"]
-    floor = options.pop("radial_floor", "auto")
+    floor = options.pop("radial_floor", DATA_DEFAULTS["radial_floor"])
     if floor != "auto":  # its keys name species pairs: checked against the data's species later
         model["radial_floor"] = coerce_options(ModelConfig, {"radial_floor": floor}, "model")["radial_floor"]
     typed = coerce_options(ModelConfig, options, "model")
