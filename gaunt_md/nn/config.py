@@ -42,7 +42,8 @@ class ModelConfig:
     # with the defaults, so the defaults stay.
     # "covalent": the ZBL term ends at the sum of covalent radii, or the floor where longer (~1 eV/A
     # RMS of ZBL force on 3BPA frames, that the network learns to cancel); "floor": at the pair's
-    # radial floor (below every training distance: exactly zero on the training frames)
+    # radial floor (below every training distance: exactly zero on the training frames);
+    # "hydrogen": covalent for pairs with an H, floor for pairs of heavy atoms (see repulsion.py)
     zbl_cutoff: str = "covalent"
     # "plain": torch.nn.Linear's parametrisation of the radial MLP; "normalized": e3nn's (order-one
     # edge weights at initialisation; see radial.RadialMLP)
@@ -80,8 +81,8 @@ class ModelConfig:
             raise ValueError("r_max must be positive")
         if self.pair_repulsion not in ("zbl", "none"):
             raise ValueError(f"pair_repulsion must be 'zbl' or 'none', got {self.pair_repulsion!r}")
-        if self.zbl_cutoff not in ("floor", "covalent"):
-            raise ValueError(f"zbl_cutoff must be 'floor' or 'covalent', got {self.zbl_cutoff!r}")
+        if self.zbl_cutoff not in ("floor", "covalent", "hydrogen"):
+            raise ValueError(f"zbl_cutoff must be 'floor', 'covalent' or 'hydrogen', got {self.zbl_cutoff!r}")
         if self.radial_parametrisation not in ("normalized", "plain"):
             raise ValueError(f"radial_parametrisation must be 'normalized' or 'plain', got "
                              f"{self.radial_parametrisation!r}")

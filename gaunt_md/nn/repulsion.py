@@ -10,7 +10,11 @@ radial.RadialFloor) where that is longer: below the floor the network no longer 
 distance, so the prior must own that range.  On 3BPA frames the covalent sum reaches some bonds
 (aromatic C-C, C=O): ~1 eV/A RMS of force that the network learns to cancel.  "floor" ends
 every pair with a floor at the floor itself (below every training distance: exactly zero on
-every training frame); pairs without one end at the covalent sum.  Either way it is the bare
+every training frame); pairs without one end at the covalent sum.  "hydrogen" takes the
+covalent end for pairs with an H and the floor for pairs of heavy atoms: the covalent sums of
+heavy atoms reach their bonds (the force the network cancels), those with an H do not (H-C 1.07
+A against a 1.09 A bond) but keep a compressed X-H, or an H pushed at an N or O, repelled where
+the floor alone leaves the network to extrapolate.  Either way it is the bare
 Coulomb repulsion of the nuclei, screened by their electrons: tens of eV when two atoms are
 pushed to 0.5 A, whatever the training data sampled.
 
@@ -32,23 +36,29 @@ SCREENING_EXPONENT = 0.23
 PHI_COEFFICIENTS = (0.18175, 0.50986, 0.28022, 0.02817)
 PHI_EXPONENTS = (3.19980, 0.94229, 0.40290, 0.20162)
 ENVELOPE_P = 6.0
+CUTOFF_MODES = ("covalent", "floor", "hydrogen")
 
 
 class ZBLRepulsion(nn.Module):
     def __init__(self, atomic_numbers: List[int], floors: Optional[torch.Tensor] = None, cutoff_at: str = "covalent"):
         super().__init__()
-        if cutoff_at not in ("covalent", "floor"):
-            raise ValueError(f"ZBL cutoff_at must be 'covalent' or 'floor', got {cutoff_at!r}")
+        if cutoff_at not in CUTOFF_MODES:
+            raise ValueError(f"ZBL cutoff_at must be one of {CUTOFF_MODES}, got {cutoff_at!r}")
         z = torch.tensor([float(a) for a in atomic_numbers], dtype=torch.float64)
         radii = torch.tensor([float(covalent_radii[a]) for a in atomic_numbers], dtype=torch.float64)
         zp = z.pow(SCREENING_EXPONENT)
         cutoff = radii[:, None] + radii[None, :]
         if floors is not None:
             floors = floors.to(torch.float64)
+            at_floor = torch.where(floors > 0, floors, cutoff)
+            at_covalent = torch.maximum(cutoff, floors)
             if cutoff_at == "floor":
-                cutoff = torch.where(floors > 0, floors, cutoff)
+                cutoff = at_floor
+            elif cutoff_at == "covalent":
+                cutoff = at_covalent
             else:
-                cutoff = torch.maximum(cutoff, floors)
+                has_h = (z[:, None] == 1) | (z[None, :] == 1)
+                cutoff = torch.where(has_h, at_covalent, at_floor)
         # per species pair, rebuilt from atomic_numbers (not saved in checkpoints)
         self.register_buffer("charge_product", z[:, None] * z[None, :], persistent=False)
         self.register_buffer("screening", SCREENING_LENGTH_A / (zp[:, None] + zp[None, :]), persistent=False)

@@ -3,6 +3,7 @@ initialisation, where the ZBL term ends, the bare-atom share of the skip connect
 options format-1 checkpoints are read with."""
 from __future__ import annotations
 
+import pytest
 import torch
 
 from gaunt_md.nn import GauntMACE, ModelConfig
@@ -40,6 +41,24 @@ def test_zbl_ends_at_the_floor_or_at_the_covalent_sum():
     assert pair("floor", 1.0) == 0.0 and pair("floor", 1.03) == 0.0 and pair("covalent", 1.03) > 0.0
     assert pair("floor", 0.5) > 10.0 and pair("covalent", 0.5) > 10.0
     assert 0.0 < pair("floor", 0.95) < pair("floor", 0.8) < pair("floor", 0.5)
+
+
+def test_zbl_hydrogen_mode_ends_h_pairs_at_the_covalent_sum_and_heavy_pairs_at_the_floor():
+    """C-H floor 0.9 A (covalent 1.07), C-C floor 1.2 A (covalent 1.52): `hydrogen` repels C-H at
+    1.0 A as `covalent` does, and leaves a C-C at 1.3 A (an aromatic bond, inside the covalent
+    sum) alone as `floor` does."""
+    floors = floor_matrix([1, 6], {"1-6": 0.9, "6-6": 1.2})
+
+    def pair(cutoff_at: str, a: int, b: int, r: float) -> float:
+        zbl = ZBLRepulsion([1, 6], floors, cutoff_at)
+        return float(zbl.pair_energy(torch.tensor([r], dtype=torch.float64), torch.tensor([a]), torch.tensor([b])))
+
+    assert pair("hydrogen", 0, 1, 1.0) == pytest.approx(pair("covalent", 0, 1, 1.0)) and pair("hydrogen", 0, 1, 1.0) > 0
+    assert pair("floor", 0, 1, 1.0) == 0.0
+    assert pair("hydrogen", 1, 1, 1.3) == 0.0 and pair("covalent", 1, 1, 1.3) > 0
+    assert pair("hydrogen", 1, 1, 1.1) == pytest.approx(pair("floor", 1, 1, 1.1)) and pair("floor", 1, 1, 1.1) > 0
+    with pytest.raises(ValueError, match="cutoff_at"):
+        ZBLRepulsion([1, 6], floors, "nearest")
 
 
 def test_skip_connections_give_bare_atoms_a_network_energy_that_is_subtracted():
