@@ -5,6 +5,7 @@ from dataclasses import asdict, dataclass, field, fields
 from typing import Dict, List
 
 from ..ops.routes import check_route
+from .repulsion import CUTOFF_MODES as ZBL_CUTOFF_MODES
 
 
 @dataclass
@@ -81,8 +82,8 @@ class ModelConfig:
             raise ValueError("r_max must be positive")
         if self.pair_repulsion not in ("zbl", "none"):
             raise ValueError(f"pair_repulsion must be 'zbl' or 'none', got {self.pair_repulsion!r}")
-        if self.zbl_cutoff not in ("floor", "covalent", "hydrogen"):
-            raise ValueError(f"zbl_cutoff must be 'floor', 'covalent' or 'hydrogen', got {self.zbl_cutoff!r}")
+        if self.zbl_cutoff not in ZBL_CUTOFF_MODES:
+            raise ValueError(f"zbl_cutoff must be one of {ZBL_CUTOFF_MODES}, got {self.zbl_cutoff!r}")
         if self.radial_parametrisation not in ("normalized", "plain"):
             raise ValueError(f"radial_parametrisation must be 'normalized' or 'plain', got "
                              f"{self.radial_parametrisation!r}")

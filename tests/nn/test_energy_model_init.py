@@ -28,15 +28,16 @@ def test_normalized_radial_mlp_keeps_order_one_outputs():
     assert plain < 0.05 and normalized > 20 * plain, (normalized, plain)
 
 
+def _zbl_pair(floors: dict, cutoff_at: str, a: int, b: int, r: float) -> float:
+    """ZBL energy (eV) of species a and b (indices into [H, C]) at distance r."""
+    zbl = ZBLRepulsion([1, 6], floor_matrix([1, 6], floors), cutoff_at)
+    return float(zbl.pair_energy(torch.tensor([r], dtype=torch.float64), torch.tensor([a]), torch.tensor([b])))
+
+
 def test_zbl_ends_at_the_floor_or_at_the_covalent_sum():
     """C-H with a floor of 1.0 A (covalent sum 1.07 A): `floor` is zero from 1.0 A on, so it
     never touches a training frame; `covalent` still pushes at 1.03 A.  Both repel hard at 0.5 A."""
-    floors = floor_matrix([1, 6], {"1-6": 1.0})
-    h, c = torch.tensor([0]), torch.tensor([1])
-
-    def pair(cutoff_at: str, r: float) -> float:
-        zbl = ZBLRepulsion([1, 6], floors, cutoff_at)
-        return float(zbl.pair_energy(torch.tensor([r], dtype=torch.float64), h, c))
+    pair = lambda cutoff_at, r: _zbl_pair({"1-6": 1.0}, cutoff_at, 0, 1, r)
 
     assert pair("floor", 1.0) == 0.0 and pair("floor", 1.03) == 0.0 and pair("covalent", 1.03) > 0.0
     assert pair("floor", 0.5) > 10.0 and pair("covalent", 0.5) > 10.0
@@ -47,18 +48,15 @@ def test_zbl_hydrogen_mode_ends_h_pairs_at_the_covalent_sum_and_heavy_pairs_at_t
     """C-H floor 0.9 A (covalent 1.07), C-C floor 1.2 A (covalent 1.52): `hydrogen` repels C-H at
     1.0 A as `covalent` does, and leaves a C-C at 1.3 A (an aromatic bond, inside the covalent
     sum) alone as `floor` does."""
-    floors = floor_matrix([1, 6], {"1-6": 0.9, "6-6": 1.2})
-
-    def pair(cutoff_at: str, a: int, b: int, r: float) -> float:
-        zbl = ZBLRepulsion([1, 6], floors, cutoff_at)
-        return float(zbl.pair_energy(torch.tensor([r], dtype=torch.float64), torch.tensor([a]), torch.tensor([b])))
+    floors = {"1-6": 0.9, "6-6": 1.2}
+    pair = lambda cutoff_at, a, b, r: _zbl_pair(floors, cutoff_at, a, b, r)
 
     assert pair("hydrogen", 0, 1, 1.0) == pytest.approx(pair("covalent", 0, 1, 1.0)) and pair("hydrogen", 0, 1, 1.0) > 0
     assert pair("floor", 0, 1, 1.0) == 0.0
     assert pair("hydrogen", 1, 1, 1.3) == 0.0 and pair("covalent", 1, 1, 1.3) > 0
     assert pair("hydrogen", 1, 1, 1.1) == pytest.approx(pair("floor", 1, 1, 1.1)) and pair("floor", 1, 1, 1.1) > 0
     with pytest.raises(ValueError, match="cutoff_at"):
-        ZBLRepulsion([1, 6], floors, "nearest")
+        ZBLRepulsion([1, 6], floor_matrix([1, 6], floors), "nearest")
 
 
 def test_skip_connections_give_bare_atoms_a_network_energy_that_is_subtracted():
