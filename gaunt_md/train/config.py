@@ -16,6 +16,8 @@ class DataConfig:
     valid_file: Optional[str] = None      # separate validation file; else split train_file
     n_valid: Union[int, float] = 50       # frames (or a fraction) held out from train_file when
                                           # valid_file is unset
+    split_seed: Optional[int] = None      # seed of that split; None: the run's seed (set it to
+                                          # compare seeds of a recipe on the same validation frames)
     test_file: Optional[str] = None       # evaluated once, with the best model, at the end
     extra_train_files: List[str] = field(default_factory=list)  # more labelled frames for training
                                           # only (e.g. active learning): the validation frames

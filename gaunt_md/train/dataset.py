@@ -47,6 +47,11 @@ def _read(path, d) -> List:
     return read_labelled_structures(path, d.energy_key, d.forces_key, d.stress_key)
 
 
+def split_seed(cfg) -> int:
+    """Seed of the train/valid split of train_file: data.split_seed, else the run's seed."""
+    return cfg.seed if cfg.data.split_seed is None else cfg.data.split_seed
+
+
 def prepare_data(cfg, log=print) -> PreparedData:
     d = cfg.data
     r_max = float(cfg.model.get("r_max", 5.0))
@@ -57,7 +62,7 @@ def prepare_data(cfg, log=print) -> PreparedData:
         train_frames = frames
         valid_frames = split_isolated_atoms(_read(d.valid_file, d), d.energy_key)[0]
     else:
-        train_idx, valid_idx = train_valid_split(len(frames), d.n_valid, cfg.seed)
+        train_idx, valid_idx = train_valid_split(len(frames), d.n_valid, split_seed(cfg))
         train_frames = [frames[i] for i in train_idx]
         valid_frames = [frames[i] for i in valid_idx]
     extra = [a for path in d.extra_train_files for a in split_isolated_atoms(_read(path, d), d.energy_key)[0]]

@@ -225,3 +225,19 @@ def test_extra_train_files_add_training_frames_only(write_config, dataset, tmp_p
         prepared(write_config, tmp_path / "c", data={"extra_train_files": [str(tmp_path / "missing.xyz")]})
     with pytest.raises(ValueError, match="extra_train_files must be a list"):
         prepared(write_config, tmp_path / "d", data={"extra_train_files": str(dataset["train"])})
+
+
+def _valid_energies(data) -> list:
+    return sorted(float(g.energy) for g in data.valid)
+
+
+def test_split_seed_fixes_the_validation_frames_across_seeds(write_config, tmp_path):
+    """Two seeds of one recipe compare on the same validation frames once data.split_seed is set;
+    without it the seed picks the split too."""
+    runs = {(seed, split): prepared(write_config, tmp_path / f"{seed}_{split}", seed=seed,
+                                    data={"split_seed": split})
+            for seed in (1, 2) for split in (None, 7)}
+    assert _valid_energies(runs[1, 7]) == _valid_energies(runs[2, 7])
+    assert _valid_energies(runs[1, None]) != _valid_energies(runs[2, None])
+    assert _valid_energies(runs[1, 7]) == _valid_energies(
+        prepared(write_config, tmp_path / "7_none", seed=7, data={"split_seed": None}))
