@@ -11,7 +11,7 @@ from ase.calculators.emt import EMT
 from gaunt_md.data import read_labelled_structures
 from gaunt_md.data.splits import train_valid_split
 from gaunt_md.train.config import load_config
-from gaunt_md.train.dataset import batches, prepare_data
+from gaunt_md.train.dataset import batches, prepare_data, split_seed
 
 quiet = {"log": lambda *_: None}
 
@@ -200,7 +200,7 @@ def test_closest_pairs_and_the_auto_radial_floor(write_config, tmp_path):
     cfg = load_config(write_config(tmp_path))
     data = prepare_data(cfg, **quiet)
     frames = read_labelled_structures(cfg.data.train_file)
-    train_idx, _ = train_valid_split(len(frames), cfg.data.n_valid, cfg.seed)
+    train_idx, _ = train_valid_split(len(frames), cfg.data.n_valid, split_seed(cfg))
     expected = {}
     for k in train_idx:
         a = frames[k]
