@@ -11,6 +11,8 @@ import torch
 
 from ..nn import GauntMACE, ModelConfig, count_parameters
 from ..train.checkpoint import read_checkpoint
+from ..train.config import config_from_dict
+from ..train.dataset import split_seed
 from .export import best_metrics
 from .metadata import FORMAT_VERSION as MODEL_FORMAT_VERSION
 from .._version import __version__
@@ -35,6 +37,7 @@ def write_model_card(checkpoint, path, title: str, notes: str = "") -> str:
     model = GauntMACE(ModelConfig.from_dict(state["model_config"]))
     metrics = best_metrics(state)
     last = history[-1] if history else {}
+    config = config_from_dict(train_cfg, check_files=False)
     data = train_cfg["data"]
     stress_key = f", stress key `{data['stress_key']}`" if data.get("stress_key") else ""
     e0s = data["e0s_file"] or data.get("e0s") or "isolated atoms in the training file, else least squares"
@@ -48,7 +51,7 @@ def write_model_card(checkpoint, path, title: str, notes: str = "") -> str:
         "|---|---|",
         f"| data | `{data['train_file']}` (energy key `{data['energy_key']}`, forces key `{data['forces_key']}`{stress_key}) |",
         f"| split | " + (f"validation file `{data['valid_file']}`" if data.get("valid_file") else
-                       f"{data['n_valid']} validation frames held out, seed {train_cfg['seed']}")
+                       f"{data['n_valid']} validation frames held out, seed {split_seed(config)}")
         + (f"; test file `{data['test_file']}`" if data.get("test_file") else "") + " |",
     ]
     if data.get("extra_train_files"):

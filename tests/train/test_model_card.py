@@ -1,4 +1,6 @@
 """`gaunt-md card`: a model card whose numbers are the checkpoint's."""
+import json
+
 from gaunt_md.train.checkpoint import read_checkpoint
 
 
@@ -31,3 +33,17 @@ def test_card_names_extra_training_frames_and_the_warm_start(trained_run, write_
     plain = tmp_path / "plain.md"
     assert gaunt_md("card", trained_run / "best.pt", "-o", plain) == 0
     assert "more training frames" not in plain.read_text() and "started from" not in plain.read_text()
+
+
+def test_card_states_the_seed_of_the_split(trained_run, write_config, gaunt_md, tmp_path):
+    """With data.split_seed set, the validation frames follow it, not the run's seed: the card
+    says so; without it the run's seed."""
+    config = write_config(tmp_path, seed=5, data={"split_seed": 11}, optim={"max_epochs": 1})
+    assert gaunt_md("train", config) == 0
+    card = tmp_path / "card.md"
+    assert gaunt_md("card", tmp_path / "run" / "best.pt", "-o", card) == 0
+    assert "validation frames held out, seed 11 " in card.read_text()
+    plain = tmp_path / "plain.md"
+    assert gaunt_md("card", trained_run / "best.pt", "-o", plain) == 0
+    run_seed = json.loads(read_checkpoint(trained_run / "best.pt")["train_config"])["seed"]
+    assert f"validation frames held out, seed {run_seed} " in plain.read_text()
