@@ -41,6 +41,10 @@ class OptimConfig:
     batch_size: int = 5
     valid_batch_size: int = 10
     max_epochs: int = 200
+    scheduler: str = "plateau"            # plateau: cut the LR by scheduler_factor after
+                                          # scheduler_patience epochs without a better validation
+                                          # loss | cosine: from lr down to min_lr at max_epochs
+    min_lr: float = 0.0                   # where the cosine ends
     scheduler_patience: int = 5           # epochs without improvement before the LR is reduced
     scheduler_factor: float = 0.8
     ema_decay: float = 0.99               # 0 disables the exponential moving average
@@ -52,7 +56,8 @@ class OptimConfig:
     stage_two_energy_weight: float = 1000.0
     stage_two_forces_weight: float = 100.0
     stage_two_stress_weight: Optional[float] = None  # None: stress_weight
-    stage_two_lr: float = 1e-3
+    stage_two_lr: Optional[float] = 1e-3  # LR at the start of stage two (cosine: a second cosine
+                                          # from it); null: the schedule goes on as it was
     early_stopping_patience: int = 50     # stop after this many epochs without improvement
     best_model: str = "valid"             # what best.pt (export, card, test metrics) holds: the epoch of
                                           # lowest validation loss | the last epoch (fine-tuning on data

@@ -1,4 +1,4 @@
-"""The training loop: AMSGrad/Adam, LR on plateau, EMA, gradient clipping, two-stage loss
+"""The training loop: AMSGrad/Adam, LR on plateau or cosine, EMA, gradient clipping, two-stage loss
 weights, early stopping, CSV log, learning-curve plot, best/last checkpoints, exact resume."""
 from __future__ import annotations
 
@@ -25,6 +25,7 @@ from .loss import validation_loss, weighted_loss
 from .output_dir import prepare_output_dir
 from .plots import plot_learning_curve
 from .progress import progress
+from .schedule import cosine_lr
 from .validate import DATA_DEFAULTS
 
 
@@ -248,21 +249,31 @@ class Trainer:
         """Learning rate from now on. The plateau scheduler counts afresh from here (it goes on
         lowering the rate once the new rate stops improving), so a re-warmed rate is not cut back
         at once for not beating the best loss of the lower rate; the best model is kept."""
-        for group in self.optimizer.param_groups:
-            group["lr"] = lr
+        if self.cfg.optim.scheduler != "plateau":
+            raise ValueError(f"setting the learning rate works with optim.scheduler plateau; the "
+                             f"{self.cfg.optim.scheduler} schedule sets it every epoch from optim.lr, "
+                             f"min_lr and stage_two_lr")
+        self._set_group_lr(lr)
         self.scheduler.best, self.scheduler.num_bad_epochs = self.scheduler.mode_worse, 0
         self.log(f"learning rate set to {lr:g}")
+
+    def _set_group_lr(self, lr: float) -> None:
+        for group in self.optimizer.param_groups:
+            group["lr"] = lr
 
     # -- loop -----------------------------------------------------------------------------
     def train_epoch(self, stop: Optional[Callable[[], bool]] = None) -> Optional[float]:
         stage = _stage(self.cfg, self.epoch)
         if self.epoch == self.cfg.optim.stage_two_epoch:
             if stage.lr is not None:
-                for group in self.optimizer.param_groups:
-                    group["lr"] = stage.lr
+                self._set_group_lr(stage.lr)
             self._restart_bookkeeping()
+            lr = "as scheduled" if stage.lr is None else stage.lr
             self.log(f"stage two from epoch {self.epoch + 1}: energy weight {stage.energy_weight}, "
-                     f"forces weight {stage.forces_weight}, stress weight {stage.stress_weight}, lr {stage.lr}")
+                     f"forces weight {stage.forces_weight}, stress weight {stage.stress_weight}, lr {lr}")
+        scheduled = cosine_lr(self.cfg.optim, self.epoch)
+        if scheduled is not None:
+            self._set_group_lr(scheduled)
         self.model.train()
         generator = torch.Generator().manual_seed(self.cfg.seed + self.epoch)  # exact resume
         total, count = 0.0, 0
@@ -326,7 +337,8 @@ class Trainer:
             self.epoch += 1
             stage = _stage(self.cfg, self.epoch - 1)
             valid_loss = validation_loss(metrics, *stage.weights)
-            self.scheduler.step(valid_loss)
+            if o.scheduler == "plateau":
+                self.scheduler.step(valid_loss)
             row = {"epoch": self.epoch, "train_loss": train_loss, "valid_loss": valid_loss,
                    "lr": self.optimizer.param_groups[0]["lr"],
                    "wall_s": self.elapsed_before + time.time() - self.started, **metrics}

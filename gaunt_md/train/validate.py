@@ -8,6 +8,8 @@ from dataclasses import fields
 from pathlib import Path
 from typing import Any, Dict, Union
 
+from .schedule import SCHEDULERS
+
 FLOAT_TYPES = (int, float)
 
 
@@ -149,6 +151,9 @@ def check_config(cfg, files: bool = True) -> None:
         raise ValueError("data.energy_key is required")
     for name, weight in d.config_type_weights.items():
         _at_least(weight, 0.0, f"data.config_type_weights[{name!r}]")
+    _choice(o.scheduler, SCHEDULERS, "optim.scheduler")
+    if o.min_lr < 0 or o.min_lr > o.lr:
+        raise ValueError(f"optim.min_lr must lie in [0, optim.lr], got {o.min_lr!r}")
     for name in ("lr", "stage_two_lr"):
         _at_least(getattr(o, name), 0.0, f"optim.{name}")
     for name in ("batch_size", "valid_batch_size"):

@@ -90,16 +90,19 @@ def _assert_same_tensors(a: dict, b: dict, what: str) -> None:
         assert torch.equal(a[name], b[name]), f"{what}: {name} differs"
 
 
-def test_resume_continues_exactly(no_plots, write_config, gaunt_md, log_rows, tmp_path):
+@pytest.mark.parametrize("scheduler", ["plateau", "cosine"])
+def test_resume_continues_exactly(scheduler, no_plots, write_config, gaunt_md, log_rows, tmp_path):
     """4 epochs in one go == 2 epochs, stop, --resume to 4: same weights, EMA, optimizer
     moments and log rows (wall time aside).  The run crosses a stage-two switch (epoch 3) and
-    LR reductions (scheduler patience 0) so every piece of resumable state matters."""
+    LR reductions (scheduler patience 0, or the cosine) so every piece of resumable state matters."""
     changes = {"optim": {"max_epochs": 4, "scheduler_patience": 0, "stage_two_epoch": 3,
-                         "stage_two_lr": 0.003}}
+                         "stage_two_lr": 0.003, "scheduler": scheduler}}
     straight = write_config(tmp_path / "straight", **changes)
     assert gaunt_md("train", straight) == 0
     split = write_config(tmp_path / "split", **changes)
-    assert gaunt_md("train", split, "--max-epochs", 2) == 0
+    # stopped by the time limit, not --max-epochs: that would shorten the cosine's horizon
+    assert gaunt_md("train", split, "--time-limit", 0) == 0
+    assert gaunt_md("train", split, "--resume", "--time-limit", 0) == 0
     assert len(log_rows(tmp_path / "split" / "run")) == 2
     assert gaunt_md("train", split, "--resume") == 0
 
