@@ -12,6 +12,7 @@ def _train(args) -> int:
     from .train.config import load_config
     from .train.logs import training_log
     from .train.progress import set_progress
+    from .train.schedule import check_lr_override
     from .train.trainer import Trainer
 
     cfg = load_config(args.config)
@@ -23,6 +24,8 @@ def _train(args) -> int:
         cfg.optim.max_epochs = args.max_epochs
     if args.device:
         cfg.device = args.device
+    if args.lr is not None:
+        check_lr_override(cfg.optim)  # before the data are read
     set_progress(not args.no_progress)
     with training_log():
         trainer = Trainer(cfg, resume=args.resume, overwrite=args.overwrite)

@@ -22,3 +22,12 @@ def cosine_lr(optim, epoch: int) -> Optional[float]:
     span = max(optim.max_epochs - start, 1)
     progress = min(max(epoch - start, 0) / span, 1.0)
     return optim.min_lr + (peak - optim.min_lr) * 0.5 * (1.0 + math.cos(math.pi * progress))
+
+
+def check_lr_override(optim) -> None:
+    """`--lr` (Trainer.set_lr) sets a rate the plateau scheduler then goes on from; a schedule
+    that sets the rate every epoch would silently undo it, so it is refused there."""
+    if optim.scheduler != "plateau":
+        raise ValueError(f"setting the learning rate works with optim.scheduler plateau; the "
+                         f"{optim.scheduler} schedule sets it every epoch from optim.lr, "
+                         f"min_lr and stage_two_lr")

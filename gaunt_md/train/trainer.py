@@ -25,7 +25,7 @@ from .loss import validation_loss, weighted_loss
 from .output_dir import prepare_output_dir
 from .plots import plot_learning_curve
 from .progress import progress
-from .schedule import cosine_lr
+from .schedule import check_lr_override, cosine_lr
 from .validate import DATA_DEFAULTS
 
 
@@ -249,10 +249,7 @@ class Trainer:
         """Learning rate from now on. The plateau scheduler counts afresh from here (it goes on
         lowering the rate once the new rate stops improving), so a re-warmed rate is not cut back
         at once for not beating the best loss of the lower rate; the best model is kept."""
-        if self.cfg.optim.scheduler != "plateau":
-            raise ValueError(f"setting the learning rate works with optim.scheduler plateau; the "
-                             f"{self.cfg.optim.scheduler} schedule sets it every epoch from optim.lr, "
-                             f"min_lr and stage_two_lr")
+        check_lr_override(self.cfg.optim)
         self._set_group_lr(lr)
         self.scheduler.best, self.scheduler.num_bad_epochs = self.scheduler.mode_worse, 0
         self.log(f"learning rate set to {lr:g}")

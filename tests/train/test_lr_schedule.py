@@ -47,11 +47,21 @@ def test_training_follows_the_cosine(no_plots, write_config, gaunt_md, log_rows,
     assert [row["lr"] for row in log_rows(tmp_path / "run")] == pytest.approx(expected)
 
 
-def test_lr_override_is_refused_under_cosine(no_plots, write_config, gaunt_md, tmp_path, capsys):
+def test_lr_override_is_refused_under_cosine(no_plots, write_config, gaunt_md, tmp_path, capsys, monkeypatch):
+    """Refused before any work: the data are not read, the run is left as it was."""
+    from gaunt_md.train import trainer as trainer_module
+
     config = write_config(tmp_path, optim={"scheduler": "cosine", "max_epochs": 2})
     assert gaunt_md("train", config, "--max-epochs", 1) == 0
+    before = (tmp_path / "run" / "last.pt").read_bytes()
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("the data were read before --lr was refused")
+
+    monkeypatch.setattr(trainer_module, "prepare_data", refuse)
     assert gaunt_md("train", config, "--resume", "--lr", 0.001) == 2
     assert "optim.scheduler plateau" in capsys.readouterr().err
+    assert (tmp_path / "run" / "last.pt").read_bytes() == before
 
 
 @pytest.mark.parametrize("optim, message", [
