@@ -11,13 +11,13 @@
 #   scanref/  the DFT-labelled scans against the model (scan_reference.py)
 #   md_seed0/, md_seed1/  the stability protocol, 300/600/1200 K, 4 x 1 ps each (skipped by --quick)
 #   nve600/   NVE from 600 K starts, 2 x 1 ps: energy drift (skipped by --quick)
-# About 3 min without MD, 25 min with it, on 2 cores.  A step that fails is reported and the
+# --quick took 8 min on one core shared with a training run; the MD adds ~25 min on 2 cores.  A step that fails is reported and the
 # others still run; the exit status is 1 if any failed (a scan that does not climb counts).
 set -uo pipefail
 export TQDM_DISABLE=1   # progress bars would fill the logs
 
 if [[ $# -lt 2 ]]; then
-    sed -n '2,16p' "$0"; exit 2
+    sed -n '2,15p' "$0"; exit 2
 fi
 MODEL=$1; OUT=$2; QUICK=${3:-}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
