@@ -53,6 +53,7 @@ def main(argv=None) -> int:
     parser.add_argument("--seed", type=int, default=123)
     args = parser.parse_args(argv)
 
+    args.out = args.out.resolve()   # mace_run_train runs inside it: relative paths would break
     args.out.mkdir(parents=True, exist_ok=True)
     train, valid = write_split(args.data, args.out)
     python = mace_env.ensure()
