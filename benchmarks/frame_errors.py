@@ -3,6 +3,11 @@ MD temperature the frames came from), side by side: a table on stdout, results.j
 
     python benchmarks/frame_errors.py DATA.xyz --model potentials/gaunt_mace_3bpa.pt \
         --mace benchmarks/results/mace_3bpa/mace_3bpa_stagetwo.model --group md_temperature_K --out DIR
+    python benchmarks/frame_errors.py ../shared/data/3bpa/train_300K.xyz --model m.pt --split 50 123
+
+--split N_VALID SEED groups the frames into the trainer's training and validation split
+(`data.n_valid`, `data.split_seed` or `seed`): training against validation error tells an
+underfit potential (both alike) from an overfit one.
 
 --model: exported gaunt-md models (GauntCalculator, float64); --mace: mace-torch models, run in
 their own venv through benchmarks/mace_socket.py.  Reference labels: info["energy"] and
@@ -57,12 +62,34 @@ def errors(pred_e, pred_f, ref_e, ref_f, n_atoms):
             "f_mae_meV_per_A": 1000 * float(np.mean(np.abs(df)))}
 
 
+def group_indices(frames, group_key=None, split=None) -> dict:
+    """{group name: frame indices}: "all", then one group per value of info[group_key], then
+    "split=train" / "split=valid" as the trainer splits the frames with split = (n_valid, seed):
+    the frames other than isolated atoms (which it takes as E0s), in file order."""
+    from gaunt_md.data.e0s import ISOLATED_ATOM
+    from gaunt_md.data.splits import train_valid_split
+
+    groups = defaultdict(list)
+    groups["all"] = list(range(len(frames)))
+    if group_key:
+        for k, atoms in enumerate(frames):
+            groups[f"{group_key}={atoms.info.get(group_key)}"].append(k)
+    if split is not None:
+        molecules = [k for k, a in enumerate(frames) if a.info.get("config_type") != ISOLATED_ATOM]
+        train, valid = train_valid_split(len(molecules), split[0], split[1])
+        groups["split=train"] = [molecules[i] for i in train]
+        groups["split=valid"] = [molecules[i] for i in valid]
+    return dict(groups)
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("data")
     parser.add_argument("--model", nargs="*", default=[], help="exported gaunt-md models")
     parser.add_argument("--mace", nargs="*", default=[], help="mace-torch .model files")
     parser.add_argument("--group", default=None, help="info key to group the frames by (e.g. md_temperature_K)")
+    parser.add_argument("--split", nargs=2, type=int, metavar=("N_VALID", "SEED"), default=None,
+                        help="also group by the trainer's train/valid split (data.n_valid, split seed)")
     parser.add_argument("--out", default="benchmarks/results/frame_errors")
     args = parser.parse_args(argv)
     from gaunt_md.data.extxyz import read_labelled_structures
@@ -71,11 +98,7 @@ def main(argv=None) -> int:
     ref_e = np.array([a.info["energy"] for a in frames])
     ref_f = [a.arrays["forces"] for a in frames]
     n_atoms = np.array([len(a) for a in frames])
-    groups = defaultdict(list)
-    for k, atoms in enumerate(frames):
-        groups["all"].append(k)
-        if args.group:
-            groups[f"{args.group}={atoms.info.get(args.group)}"].append(k)
+    groups = group_indices(frames, args.group, args.split)
     results = {}
     for name, (pred_e, pred_f) in model_predictions(args.model, args.mace, frames).items():
         results[name] = {g: errors(pred_e[idx], [pred_f[i] for i in idx], ref_e[idx], [ref_f[i] for i in idx],

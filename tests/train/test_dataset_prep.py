@@ -241,3 +241,28 @@ def test_split_seed_fixes_the_validation_frames_across_seeds(write_config, tmp_p
     assert _valid_energies(runs[1, None]) != _valid_energies(runs[2, None])
     assert _valid_energies(runs[1, 7]) == _valid_energies(
         prepared(write_config, tmp_path / "7_none", seed=7, data={"split_seed": None}))
+
+
+def test_frame_errors_split_is_the_trainers(write_config, dataset, tmp_path, monkeypatch):
+    """benchmarks/frame_errors.py --split N_VALID SEED picks the trainer's validation frames,
+    also when isolated atoms (E0s, not split) sit in the same file."""
+    import sys
+    from pathlib import Path
+
+    monkeypatch.syspath_prepend(str(Path(__file__).resolve().parents[2] / "benchmarks"))
+    sys.modules.pop("frame_errors", None)
+    from frame_errors import group_indices
+
+    iso = [a for a in ase.io.read(dataset["iso"], ":")]
+    for a in iso:
+        a.info["config_type"] = "IsolatedAtom"
+    mixed = tmp_path / "mixed.xyz"
+    frames = iso[:2] + ase.io.read(dataset["train"], ":") + iso[2:]
+    ase.io.write(mixed, frames, format="extxyz")
+    cfg = load_config(write_config(tmp_path, data={"train_file": str(mixed), "e0s_file": None}))
+    data = prepare_data(cfg, **quiet)
+    groups = group_indices(read_labelled_structures(str(mixed)), split=(cfg.data.n_valid, split_seed(cfg)))
+    energies = lambda idx: sorted(float(frames[i].get_potential_energy()) for i in idx)
+    assert energies(groups["split=valid"]) == pytest.approx(sorted(float(g.energy) for g in data.valid))
+    assert energies(groups["split=train"]) == pytest.approx(sorted(float(g.energy) for g in data.train))
+    assert len(groups["all"]) == len(frames)
