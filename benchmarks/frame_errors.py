@@ -66,7 +66,7 @@ def group_indices(frames, group_key=None, split=None) -> dict:
     """{group name: frame indices}: "all", then one group per value of info[group_key], then
     "split=train" / "split=valid" as the trainer splits the frames with split = (n_valid, seed):
     the frames other than isolated atoms (which it takes as E0s), in file order."""
-    from gaunt_md.data.e0s import ISOLATED_ATOM
+    from gaunt_md.data.e0s import is_isolated_atom
     from gaunt_md.data.splits import train_valid_split
 
     groups = defaultdict(list)
@@ -75,7 +75,7 @@ def group_indices(frames, group_key=None, split=None) -> dict:
         for k, atoms in enumerate(frames):
             groups[f"{group_key}={atoms.info.get(group_key)}"].append(k)
     if split is not None:
-        molecules = [k for k, a in enumerate(frames) if a.info.get("config_type") != ISOLATED_ATOM]
+        molecules = [k for k, a in enumerate(frames) if not is_isolated_atom(a)]
         train, valid = train_valid_split(len(molecules), split[0], split[1])
         groups["split=train"] = [molecules[i] for i in train]
         groups["split=valid"] = [molecules[i] for i in valid]

@@ -32,6 +32,11 @@ def _add_isolated_atom(e0s: Dict[int, float], atoms, energy_key: str, where: str
 ISOLATED_ATOM = "IsolatedAtom"   # config_type of isolated-atom frames inside a training file
 
 
+def is_isolated_atom(atoms) -> bool:
+    """Is this frame marked as an isolated atom (an E0, not a training structure)?"""
+    return atoms.info.get("config_type") == ISOLATED_ATOM
+
+
 def e0s_from_mapping(mapping: Mapping[Union[int, str], float]) -> Dict[int, float]:
     """{atomic number: energy} from a mapping keyed by element symbol or atomic number."""
     out: Dict[int, float] = {}
@@ -52,7 +57,7 @@ def split_isolated_atoms(frames: List, energy_key: str) -> Tuple[List, Dict[int,
     "IsolatedAtom" (single atoms, as mace-torch marks them in a training file)."""
     rest, e0s = [], {}
     for number, atoms in enumerate(frames):
-        if atoms.info.get("config_type") != ISOLATED_ATOM:
+        if not is_isolated_atom(atoms):
             rest.append(atoms)
             continue
         _add_isolated_atom(e0s, atoms, energy_key, f"frame {number} (config_type {ISOLATED_ATOM})")

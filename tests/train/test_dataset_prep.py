@@ -1,6 +1,9 @@
 """prepare_data: from a training config to graphs (split, E0s, species, labels, statistics)."""
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
 import ase.io
 import numpy as np
 import pytest
@@ -9,6 +12,7 @@ from ase import Atoms
 from ase.calculators.emt import EMT
 
 from gaunt_md.data import read_labelled_structures
+from gaunt_md.data.e0s import ISOLATED_ATOM
 from gaunt_md.data.splits import train_valid_split
 from gaunt_md.train.config import load_config
 from gaunt_md.train.dataset import batches, prepare_data, split_seed
@@ -246,16 +250,13 @@ def test_split_seed_fixes_the_validation_frames_across_seeds(write_config, tmp_p
 def test_frame_errors_split_is_the_trainers(write_config, dataset, tmp_path, monkeypatch):
     """benchmarks/frame_errors.py --split N_VALID SEED picks the trainer's validation frames,
     also when isolated atoms (E0s, not split) sit in the same file."""
-    import sys
-    from pathlib import Path
-
     monkeypatch.syspath_prepend(str(Path(__file__).resolve().parents[2] / "benchmarks"))
     sys.modules.pop("frame_errors", None)
     from frame_errors import group_indices
 
-    iso = [a for a in ase.io.read(dataset["iso"], ":")]
+    iso = ase.io.read(dataset["iso"], ":")
     for a in iso:
-        a.info["config_type"] = "IsolatedAtom"
+        a.info["config_type"] = ISOLATED_ATOM
     mixed = tmp_path / "mixed.xyz"
     frames = iso[:2] + ase.io.read(dataset["train"], ":") + iso[2:]
     ase.io.write(mixed, frames, format="extxyz")
