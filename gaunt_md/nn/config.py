@@ -32,6 +32,8 @@ class ModelConfig:
     product_basis: str = "factors"            # "factors": products of nu separately channel-mixed,
                                               # species-weighted copies of A (see factor_product.py);
                                               # "power": A^nu per channel (fewest weights, collapsed)
+    product_rank: int = 1                     # factors only: each body order a sum of this many
+                                              # products (rank of the degree-combination weights)
     pair_repulsion: str = "zbl"               # "zbl": screened nuclear repulsion prior; "none"
     # lower bound (A) on the edge length the radial basis sees, per species pair ("1-6": H-C,
     # smaller atomic number first); see radial.RadialFloor.  The trainer's `auto` sets it to the
@@ -78,6 +80,10 @@ class ModelConfig:
         check_route("gaunt", self.gaunt_method, "gaunt_method")
         if self.product_basis not in ("power", "factors"):
             raise ValueError(f"product_basis must be 'power' or 'factors', got {self.product_basis!r}")
+        if self.product_rank < 1:
+            raise ValueError(f"product_rank must be >= 1, got {self.product_rank!r}")
+        if self.product_rank > 1 and self.product_basis != "factors":
+            raise ValueError("product_rank > 1 needs product_basis: factors")
         if self.r_max <= 0:
             raise ValueError("r_max must be positive")
         if self.pair_repulsion not in ("zbl", "none"):

@@ -38,7 +38,8 @@ class GauntLayer(nn.Module):
             cfg.avg_num_neighbors, cfg.radial_parametrisation,
         )
         if cfg.product_basis == "factors":
-            self.product = GauntFactorProductBasis(cfg.channels, cfg.max_ell, lmax_out, cfg.correlation, num_species)
+            self.product = GauntFactorProductBasis(cfg.channels, cfg.max_ell, lmax_out, cfg.correlation, num_species,
+                                                   cfg.product_rank)
         else:
             self.product = GauntProductBasis(cfg.channels, lmax_out, cfg.correlation, num_species, cfg.gaunt_method)
         self.linear = DegreeLinear(cfg.channels, cfg.channels, lmax_out)

@@ -158,3 +158,41 @@ def test_double_backward():
     x = torch.randn(3, 2, 4, dtype=torch.float64, requires_grad=True)
     species = torch.tensor([0, 1, 1])
     assert torch.autograd.gradgradcheck(lambda t: module(t, species), (x,))
+
+
+@pytest.mark.parametrize("rank", [2, 3])
+def test_rank_r_is_the_sum_of_r_rank_one_bases(rank):
+    """Rank r of channel c is product channel r * C + c: the rank-R module equals R rank-one
+    modules that share the channel mixing, each with its own slice of the element and output
+    weights, summed."""
+    torch.manual_seed(0)
+    module = _randomised(GauntFactorProductBasis(CHANNELS, 2, 1, 3, SPECIES, rank=rank))
+    x, species = _inputs(2, torch.float64)
+    expected = torch.zeros(x.shape[0], CHANNELS, 4, dtype=torch.float64)
+    for r in range(rank):
+        part = GauntFactorProductBasis(CHANNELS, 2, 1, 3, SPECIES)
+        rows = slice(r * CHANNELS, (r + 1) * CHANNELS)
+        with torch.no_grad():
+            part.factor_weights.copy_(module.factor_weights)
+            part.factor_species_weights.copy_(module.factor_species_weights[:, :, rows])
+            part.weights.copy_(module.weights[:, rows])
+        expected = expected + part(x, species)
+    torch.testing.assert_close(module(x, species), expected, rtol=1e-12, atol=1e-12)
+
+
+def test_rank_terms_start_distinct_and_train_apart():
+    """The R terms start with different element weights (equal ones would differ only through
+    their output weights) and still differ after training steps."""
+    torch.manual_seed(0)
+    module = GauntFactorProductBasis(CHANNELS, 2, 1, 3, SPECIES, rank=2)
+    s = module.factor_species_weights.detach()
+    first, second = s[:, :, :CHANNELS], s[:, :, CHANNELS:]
+    assert (first - second).norm() > 0.5 * first.norm()
+    _train_steps(module)
+    s = module.factor_species_weights.detach()
+    assert (s[:, :, :CHANNELS] - s[:, :, CHANNELS:]).norm() > 0.5 * s[:, :, :CHANNELS].norm()
+
+
+def test_rank_must_be_positive():
+    with pytest.raises(ValueError, match="rank must be >= 1"):
+        GauntFactorProductBasis(CHANNELS, 2, 1, 3, SPECIES, rank=0)

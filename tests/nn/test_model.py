@@ -493,6 +493,11 @@ class TestFactorProductBasis(ModelChecks):
         return model
 
 
+class TestFactorProductRankTwo(ModelChecks):
+    """The factor basis with two terms per body order (`product_rank: 2`): every invariant holds."""
+    config = dict(max_ell=2, hidden_lmax=1, correlation=3, r_max=4.0, product_basis="factors", product_rank=2)
+
+
 class TestMaceLikeOptions(ModelChecks):
     """The options closer to mace-torch (normalised radial MLP, first-layer skip with the bare-atom
     share subtracted, ZBL ending at the radial floor): every invariant above holds with them."""

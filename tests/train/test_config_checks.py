@@ -28,6 +28,8 @@ def no_data_work(monkeypatch):
     ({"model": {"chanels": 4}}, "unknown option(s) in model: chanels"),
     ({"model": {"channels": "many"}}, "model.channels must be a whole number"),
     ({"model": {"product_basis": "tensor"}}, "product_basis must be 'power' or 'factors'"),
+    ({"model": {"product_rank": 0}}, "product_rank must be >= 1"),
+    ({"model": {"product_basis": "power", "product_rank": 2}}, "product_rank > 1 needs product_basis: factors"),
     ({"model": {"e0s": {1: 0.0}}}, "model.e0s comes from the data"),
     ({"data": {"energy_key": 3}}, "data.energy_key must be a string"),
     ({"data": {"valid_file": "/nonexistent/valid.xyz"}}, "data.valid_file: file not found"),
