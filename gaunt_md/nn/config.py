@@ -53,6 +53,10 @@ class ModelConfig:
     radial_parametrisation: str = "plain"
     # a species-dependent skip connection in the first layer too (MACE's residual first block)
     first_layer_skip: bool = False
+    # each coupling path of the interaction keeps its own output channels, mixed by its own weights
+    # in the linear map after the convolution (MACE's); False: the paths of a degree are summed
+    # per channel first (fewer weights, cheaper)
+    separate_paths: bool = False
 
     def to_dict(self) -> dict:
         d = asdict(self)

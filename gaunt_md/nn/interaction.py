@@ -22,16 +22,17 @@ import torch
 from torch import nn
 from torch.profiler import record_function
 
-from ..ops.conv import DENSE_COUPLING_NAMES, ConvPlan, coupling_matrix, coupling_paths, dense_coupling_buffers
+from ..ops.conv import (DENSE_COUPLING_NAMES, ConvPlan, coupling_matrix, coupling_paths, dense_coupling_buffers,
+                        paths_per_degree)
 from ..ops.routes import check_route
 from ..so3 import sh_dim
-from .linear import DegreeLinear
+from .linear import DegreeLinear, PathDegreeLinear
 from .radial import RadialMLP
 
 class GauntInteraction(nn.Module):
     def __init__(self, channels: int, lmax_in: int, lmax_edge: int, lmax_out: int,
                  num_radial: int, radial_hidden: List[int], avg_num_neighbors: float,
-                 radial_parametrisation: str = "plain"):
+                 radial_parametrisation: str = "plain", separate_paths: bool = False):
         super().__init__()
         self.channels = channels
         self.lmax_in, self.lmax_edge, self.lmax_out = lmax_in, lmax_edge, lmax_out
@@ -40,13 +41,19 @@ class GauntInteraction(nn.Module):
         self.num_paths = len(self.paths)
         self.linear_up = DegreeLinear(channels, channels, lmax_in)
         self.radial = RadialMLP([num_radial] + radial_hidden + [channels * self.num_paths], radial_parametrisation)
-        self.linear_out = DegreeLinear(channels, channels, lmax_out)
+        # summed paths: the paths of a degree add up per channel before the channel mixing;
+        # separate paths: each path keeps its own output, mixed by its own weights (MACE)
+        self.separate_paths = separate_paths
+        if separate_paths:
+            self.linear_out = PathDegreeLinear(channels, channels, paths_per_degree(self.paths, lmax_out))
+        else:
+            self.linear_out = DegreeLinear(channels, channels, lmax_out)
         self.inv_avg_neighbors = 1.0 / avg_num_neighbors
         # fused route: coupling rows (path, m1) with the 1/avg_num_neighbors normalisation, the
         # plan's groups and block sizes for the op, and the row order that makes the last radial
         # layer's output [paths, channels]
         plan = ConvPlan.for_paths(self.paths)
-        fused = coupling_matrix(self.paths, lmax_edge, lmax_out, self.inv_avg_neighbors)
+        fused = coupling_matrix(self.paths, lmax_edge, lmax_out, self.inv_avg_neighbors, separate_paths)
         self.register_buffer("fused_coupling", fused, persistent=False)
         self.groups = plan.flat()
         order = torch.arange(channels * self.num_paths).view(channels, self.num_paths).t().reshape(-1)
@@ -70,7 +77,8 @@ class GauntInteraction(nn.Module):
     @torch.jit.unused
     def build_reference(self) -> None:
         if self.coupling.numel() == 0:
-            buffers = dense_coupling_buffers(self.lmax_in, self.lmax_edge, self.lmax_out, self.fused_coupling)
+            buffers = dense_coupling_buffers(self.lmax_in, self.lmax_edge, self.lmax_out, self.fused_coupling,
+                                             self.separate_paths)
             for name, tensor in buffers.items():
                 setattr(self, name, tensor)
 

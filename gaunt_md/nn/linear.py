@@ -1,6 +1,8 @@
 """Equivariant linear maps on features [nodes, channels, (L+1)^2]: channel mixing per degree."""
 from __future__ import annotations
 
+from typing import List
+
 import torch
 from torch import nn
 
@@ -19,6 +21,35 @@ class DegreeLinear(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         w = torch.index_select(self.weight, 0, self.degree)  # [D, C_in, C_out]
         return torch.einsum("ncd,dce->ned", x, w) * self.norm
+
+
+class PathDegreeLinear(nn.Module):
+    """Channel mixing of an interaction's separate path outputs into one set per degree:
+    out[n, e, lm] = sum_{p, c} W_l[p, c, e] x[n, c, slot_p + m] / sqrt(P_l C_in), summed over the
+    P_l paths of degree l (their slots grouped by degree, as ops.conv.output_slots lays them out;
+    MACE's linear map after the convolution)."""
+
+    def __init__(self, channels_in: int, channels_out: int, paths_per_degree: List[int]):
+        super().__init__()
+        if any(count < 1 for count in paths_per_degree):
+            raise ValueError(f"every degree needs a path, got {paths_per_degree} paths per degree")
+        self.paths_per_degree = list(paths_per_degree)
+        self.weight = nn.Parameter(
+            torch.randn(sum(paths_per_degree), channels_in, channels_out, dtype=torch.float64))
+        self.norms = [(count * channels_in) ** -0.5 for count in paths_per_degree]
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        n, c = x.shape[0], x.shape[1]
+        outs: List[torch.Tensor] = []
+        slot, first = 0, 0
+        for l, count in enumerate(self.paths_per_degree):
+            width = 2 * l + 1
+            block = x[:, :, slot:slot + count * width].reshape(n, c, count, width)
+            w = self.weight[first:first + count]                              # [P_l, C_in, C_out]
+            outs.append(torch.einsum("ncpm,pce->nem", block, w) * self.norms[l])
+            slot += count * width
+            first += count
+        return torch.cat(outs, dim=2)
 
 
 class SpeciesDegreeLinear(nn.Module):

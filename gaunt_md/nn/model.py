@@ -35,7 +35,7 @@ class GauntLayer(nn.Module):
         num_species = len(cfg.atomic_numbers)
         self.interaction = GauntInteraction(
             cfg.channels, lmax_in, cfg.max_ell, cfg.max_ell, cfg.num_bessel, list(cfg.radial_hidden),
-            cfg.avg_num_neighbors, cfg.radial_parametrisation,
+            cfg.avg_num_neighbors, cfg.radial_parametrisation, cfg.separate_paths,
         )
         if cfg.product_basis == "factors":
             self.product = GauntFactorProductBasis(cfg.channels, cfg.max_ell, lmax_out, cfg.correlation, num_species,

@@ -12,7 +12,8 @@ from ..nn import GauntMACE, ModelConfig
 FORMAT = "gaunt-md-checkpoint"
 FORMAT_VERSION = 2
 # model options that format-1 checkpoints predate, with the behaviour those models were trained with
-FORMAT_1_MODEL_OPTIONS = {"zbl_cutoff": "covalent", "radial_parametrisation": "plain", "first_layer_skip": False}
+FORMAT_1_MODEL_OPTIONS = {"zbl_cutoff": "covalent", "radial_parametrisation": "plain", "first_layer_skip": False,
+                          "product_rank": 1, "separate_paths": False}
 DTYPES = {"float32": torch.float32, "float64": torch.float64}
 
 

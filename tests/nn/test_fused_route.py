@@ -35,9 +35,9 @@ def structure(dtype):
                        torch.zeros(len(atoms), dtype=torch.long), torch.tensor(atoms.cell.array, dtype=dtype)[None], 1)
 
 
-def models(dtype, hidden_lmax=1):
+def models(dtype, hidden_lmax=1, separate_paths=False):
     torch.manual_seed(0)
-    fused = GauntMACE(ModelConfig(**dict(CONFIG, hidden_lmax=hidden_lmax)))
+    fused = GauntMACE(ModelConfig(**dict(CONFIG, hidden_lmax=hidden_lmax, separate_paths=separate_paths)))
     for p in fused.parameters():  # O(1) weights: every path contributes
         p.data = 0.5 * torch.randn_like(p)
     fused = fused.to(dtype)
@@ -50,9 +50,9 @@ def models(dtype, hidden_lmax=1):
 
 
 @pytest.mark.parametrize("dtype", [torch.float64, torch.float32], ids=str)
-@pytest.mark.parametrize("hidden_lmax", [0, 1, 2])
-def test_energy_forces_stress(dtype, hidden_lmax):
-    fused, reference = models(dtype, hidden_lmax)
+@pytest.mark.parametrize("hidden_lmax,separate_paths", [(0, False), (1, False), (2, False), (1, True), (2, True)])
+def test_energy_forces_stress(dtype, hidden_lmax, separate_paths):
+    fused, reference = models(dtype, hidden_lmax, separate_paths)
     g = structure(dtype)
     a = fused(g, compute_forces=True, compute_stress=True)
     b = reference(g, compute_forces=True, compute_stress=True)
@@ -61,8 +61,9 @@ def test_energy_forces_stress(dtype, hidden_lmax):
 
 
 @pytest.mark.parametrize("dtype", [torch.float64, torch.float32], ids=str)
-def test_force_loss_parameter_gradients(dtype):
-    fused, reference = models(dtype)
+@pytest.mark.parametrize("separate_paths", [False, True], ids=["summed_paths", "separate_paths"])
+def test_force_loss_parameter_gradients(dtype, separate_paths):
+    fused, reference = models(dtype, separate_paths=separate_paths)
     g = structure(dtype)
     grads = []
     for model in (fused, reference):
@@ -86,3 +87,28 @@ def test_same_state_dict_and_torchscript(tmp_path):
     b = reference(g, compute_forces=True, compute_stress=True)
     for key in ("energy", "forces", "stress"):
         assert rel(a[key], b[key]) < 1e-10, key
+
+
+@pytest.mark.parametrize("route", ["fused", "reference"])
+def test_separate_paths_with_equal_weights_are_the_summed_paths(route):
+    """Separate paths whose mixing weights are all the summed model's (times sqrt(P_l), the
+    norm) give the summed model: the slots hold exactly the per-path parts of the sum."""
+    summed, _ = models(torch.float64)
+    separate, _ = models(torch.float64, separate_paths=True)
+    shared = {k: v for k, v in summed.state_dict().items() if "linear_out" not in k}
+    assert separate.load_state_dict(shared, strict=False).missing_keys == [
+        f"layers.{i}.interaction.linear_out.weight" for i in range(len(separate.layers))]
+    with torch.no_grad():
+        for a, b in zip(summed.layers, separate.layers):
+            counts = b.interaction.linear_out.paths_per_degree
+            b.interaction.linear_out.weight.copy_(torch.cat(
+                [a.interaction.linear_out.weight[l].expand(count, -1, -1) * count ** 0.5
+                 for l, count in enumerate(counts)]))
+    for model in (summed, separate):
+        for layer in model.layers:
+            layer.interaction.use_route(route)
+    g = structure(torch.float64)
+    a = summed(g, compute_forces=True)
+    b = separate(g, compute_forces=True)
+    assert rel(b["energy"], a["energy"]) < 1e-12 and rel(b["forces"], a["forces"]) < 1e-11
+    assert max(layer.interaction.linear_out.paths_per_degree[1] for layer in separate.layers) > 1

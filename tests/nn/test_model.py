@@ -498,6 +498,11 @@ class TestFactorProductRankTwo(ModelChecks):
     config = dict(max_ell=2, hidden_lmax=1, correlation=3, r_max=4.0, product_basis="factors", product_rank=2)
 
 
+class TestSeparatePaths(ModelChecks):
+    """Each coupling path of the interaction with its own output channels (`separate_paths`)."""
+    config = dict(max_ell=2, hidden_lmax=1, correlation=2, r_max=4.0, product_basis="factors", separate_paths=True)
+
+
 class TestMaceLikeOptions(ModelChecks):
     """The options closer to mace-torch (normalised radial MLP, first-layer skip with the bare-atom
     share subtracted, ZBL ending at the radial floor): every invariant above holds with them."""

@@ -115,27 +115,35 @@ def _run_cases() -> dict:
     return results
 
 
+MODEL_VARIANTS = {"factors": {"product_basis": "factors"},
+                  "separate_paths_rank2": {"product_basis": "factors", "separate_paths": True, "product_rank": 2}}
+
+
 def _model_triton_routes() -> dict:
-    """A small factor-basis Gaunt-MACE, scripted, on a periodic structure: energy, forces and
-    stress with every op on its Triton route against the PyTorch routes."""
+    """Small factor-basis Gaunt-MACEs (the default options, and separate interaction paths with
+    a rank-2 product), scripted, on a periodic structure: energy, forces and stress with every op
+    on its Triton route against the PyTorch routes."""
     from gaunt_md.nn import GauntMACE, ModelConfig
     from tests.fixtures import TINY, predict, random_periodic
 
-    torch.manual_seed(3)
-    model = GauntMACE(ModelConfig(**{**TINY, "product_basis": "factors"})).double().eval()
-    with torch.no_grad():
-        for parameter in model.parameters():
-            parameter.add_(0.2 * torch.randn_like(parameter))
-    scripted = torch.jit.script(model)
-    atoms = random_periodic(4, n=6)
-    by_route = {}
-    for route in ("torch", "triton"):
-        os.environ["GAUNT_MD_CONV"] = os.environ["GAUNT_MD_FACTOR_PRODUCTS"] = route
-        by_route[route] = predict(scripted, atoms, "float64", stress=True)
-    del os.environ["GAUNT_MD_CONV"], os.environ["GAUNT_MD_FACTOR_PRODUCTS"]
-    return {f"model-{key}": relative_error(torch.as_tensor(by_route["triton"][key]),
-                                            torch.as_tensor(by_route["torch"][key]))
-            for key in ("energy", "forces", "stress")}
+    results = {}
+    for variant, options in MODEL_VARIANTS.items():
+        torch.manual_seed(3)
+        model = GauntMACE(ModelConfig(**{**TINY, **options})).double().eval()
+        with torch.no_grad():
+            for parameter in model.parameters():
+                parameter.add_(0.2 * torch.randn_like(parameter))
+        scripted = torch.jit.script(model)
+        atoms = random_periodic(4, n=6)
+        by_route = {}
+        for route in ("torch", "triton"):
+            os.environ["GAUNT_MD_CONV"] = os.environ["GAUNT_MD_FACTOR_PRODUCTS"] = route
+            by_route[route] = predict(scripted, atoms, "float64", stress=True)
+        del os.environ["GAUNT_MD_CONV"], os.environ["GAUNT_MD_FACTOR_PRODUCTS"]
+        results.update({f"model-{variant}-{key}": relative_error(torch.as_tensor(by_route["triton"][key]),
+                                                                 torch.as_tensor(by_route["torch"][key]))
+                        for key in ("energy", "forces", "stress")})
+    return results
 
 
 def _conv_triton_route() -> dict:
@@ -282,8 +290,9 @@ def test_conv_triton_route_matches_dense_reference(interpreted, case, part, dtyp
 
 
 @pytest.mark.parametrize("key", ["energy", "forces", "stress"])
-def test_scripted_model_on_the_triton_routes(interpreted, key):
-    assert interpreted[f"model-{key}"] < TOLERANCE["float64"]
+@pytest.mark.parametrize("variant", list(MODEL_VARIANTS))
+def test_scripted_model_on_the_triton_routes(interpreted, variant, key):
+    assert interpreted[f"model-{variant}-{key}"] < TOLERANCE["float64"]
 
 
 def test_conv_triton_route_ran_and_training_takes_the_pytorch_backward(interpreted):

@@ -23,9 +23,9 @@ differentiable backward; radial_mlp.py the MLP and its backward.
 """
 from . import op as _registers_op  # noqa: F401  (torch.ops.gaunt_md.conv)
 from .plan import (DENSE_COUPLING_NAMES, ConvPlan, PathGroup, coupling_matrix, coupling_paths, dense_coupling,
-                   dense_coupling_buffers)
+                   dense_coupling_buffers, output_slots, paths_per_degree)
 from .radial_mlp import silu_mlp
 from .reference import conv_reference
 
 __all__ = ["DENSE_COUPLING_NAMES", "ConvPlan", "PathGroup", "conv_reference", "coupling_matrix", "coupling_paths",
-           "dense_coupling", "dense_coupling_buffers", "silu_mlp"]
+           "dense_coupling", "dense_coupling_buffers", "output_slots", "paths_per_degree", "silu_mlp"]

@@ -124,20 +124,42 @@ def _triton_tables(plan: ConvPlan, device: torch.device) -> Tuple[Tensor, Tensor
     return as_tensor(q_start), as_tensor(row_start), as_tensor(width)
 
 
-def coupling_matrix(paths: Sequence[Path], lmax_edge: int, lmax_out: int, scale: float = 1.0) -> Tensor:
-    """coupling [(lmax_edge+1)^2, Q * (lmax_out+1)^2] (float64), rows in ConvPlan.for_paths order.
+def output_slots(paths: Sequence[Path], lmax_out: int, separate_paths: bool = False) -> List[int]:
+    """First output slot of each path's 2 l3 + 1 components.  Summed paths: the slots are the
+    (l3, m3) coefficients, shared by every path of a degree.  Separate paths: each path has its
+    own slots, grouped by degree (l3 = 0 paths first, in path order, then l3 = 1, ...)."""
+    if not separate_paths:
+        return [l3 * l3 for _, _, l3 in paths]
+    starts, slot = [0] * len(paths), 0
+    for degree in range(lmax_out + 1):
+        for p, (_, _, l3) in enumerate(paths):
+            if l3 == degree:
+                starts[p] = slot
+                slot += 2 * l3 + 1
+    return starts
 
-    Row q = (path p, m1): coupling[l2 m2, q, l3 m3] = G_p[m1, m2, m3] / |G_p[:, :, m3]| * scale,
+
+def paths_per_degree(paths: Sequence[Path], lmax_out: int) -> List[int]:
+    return [sum(1 for _, _, l3 in paths if l3 == degree) for degree in range(lmax_out + 1)]
+
+
+def coupling_matrix(paths: Sequence[Path], lmax_edge: int, lmax_out: int, scale: float = 1.0,
+                    separate_paths: bool = False) -> Tensor:
+    """coupling [(lmax_edge+1)^2, Q * Dout] (float64), rows in ConvPlan.for_paths order; Dout the
+    output slots (output_slots: (lmax_out+1)^2 with paths summed, one block per path if not).
+
+    Row q = (path p, m1): coupling[l2 m2, q, slot_p + m3] = G_p[m1, m2, m3] / |G_p[:, :, m3]| * scale,
     the normalised Gaunt block of the reference path (GauntInteraction)."""
     rows = [(p, m1) for p, (l1, _, _) in enumerate(paths) for m1 in range(2 * l1 + 1)]
-    coupling = torch.zeros(sh_dim(lmax_edge), len(rows), sh_dim(lmax_out), dtype=torch.float64)
+    slots = output_slots(paths, lmax_out, separate_paths)
+    dout = sum(2 * l3 + 1 for _, _, l3 in paths) if separate_paths else sh_dim(lmax_out)
+    coupling = torch.zeros(sh_dim(lmax_edge), len(rows), dout, dtype=torch.float64)
     for q, (p, m1) in enumerate(rows):
         l1, l2, l3 = paths[p]
         block = gaunt_block(l1, l2, l3)
         block = block / block.pow(2).sum(dim=(0, 1)).sqrt()
-        coupling[l2 * l2:(l2 + 1) ** 2, q, l3 * l3:(l3 + 1) ** 2] = block[m1] * scale
+        coupling[l2 * l2:(l2 + 1) ** 2, q, slots[p]:slots[p] + 2 * l3 + 1] = block[m1] * scale
     return coupling.reshape(sh_dim(lmax_edge), -1)
-
 
 
 def coupling_paths(lmax_in: int, lmax_edge: int, lmax_out: int) -> List[Path]:
@@ -151,15 +173,18 @@ def coupling_paths(lmax_in: int, lmax_edge: int, lmax_out: int) -> List[Path]:
     ]
 
 
-def dense_coupling(paths: Sequence[Path], lmax_in: int, lmax_edge: int, lmax_out: int) -> Tuple[Tensor, Tensor, Tensor]:
+def dense_coupling(paths: Sequence[Path], lmax_in: int, lmax_edge: int, lmax_out: int,
+                   separate_paths: bool = False) -> Tuple[Tensor, Tensor, Tensor]:
     """The interaction's dense reference formulation (GauntInteraction.forward_reference):
     stacked coupling [D_in, D_edge, columns]; 0/1 matrices spreading path weights over the
-    stacked columns and summing columns into output coefficients (matmuls: fast forward and
-    backward).  All float64."""
+    stacked columns and summing (or, with separate paths, permuting) columns into the output
+    slots (matmuls: fast forward and backward).  All float64."""
     columns = sum(2 * l3 + 1 for _, _, l3 in paths)
+    slots = output_slots(paths, lmax_out, separate_paths)
+    dout = columns if separate_paths else sh_dim(lmax_out)
     coupling = torch.zeros(sh_dim(lmax_in), sh_dim(lmax_edge), columns, dtype=torch.float64)
     path_to_columns = torch.zeros(len(paths), columns, dtype=torch.float64)
-    columns_to_slots = torch.zeros(columns, sh_dim(lmax_out), dtype=torch.float64)
+    columns_to_slots = torch.zeros(columns, dout, dtype=torch.float64)
     start = 0
     for p, (l1, l2, l3) in enumerate(paths):
         block = gaunt_block(l1, l2, l3)
@@ -167,7 +192,7 @@ def dense_coupling(paths: Sequence[Path], lmax_in: int, lmax_edge: int, lmax_out
         width = 2 * l3 + 1
         coupling[l1 * l1:(l1 + 1) ** 2, l2 * l2:(l2 + 1) ** 2, start:start + width] = block
         path_to_columns[p, start:start + width] = 1.0
-        columns_to_slots[torch.arange(start, start + width), torch.arange(l3 * l3, (l3 + 1) ** 2)] = 1.0
+        columns_to_slots[torch.arange(start, start + width), torch.arange(slots[p], slots[p] + width)] = 1.0
         start += width
     return coupling, path_to_columns, columns_to_slots
 
@@ -175,12 +200,13 @@ def dense_coupling(paths: Sequence[Path], lmax_in: int, lmax_edge: int, lmax_out
 DENSE_COUPLING_NAMES = ("coupling", "path_to_columns", "columns_to_slots")
 
 
-def dense_coupling_buffers(lmax_in: int, lmax_edge: int, lmax_out: int, like: Tensor) -> Dict[str, Tensor]:
+def dense_coupling_buffers(lmax_in: int, lmax_edge: int, lmax_out: int, like: Tensor,
+                           separate_paths: bool = False) -> Dict[str, Tensor]:
     """dense_coupling of the interaction's paths by buffer name, in like's dtype and device."""
     paths = coupling_paths(lmax_in, lmax_edge, lmax_out)
-    tensors = dense_coupling(paths, lmax_in, lmax_edge, lmax_out)
+    tensors = dense_coupling(paths, lmax_in, lmax_edge, lmax_out, separate_paths)
     return {name: t.to(dtype=like.dtype, device=like.device) for name, t in zip(DENSE_COUPLING_NAMES, tensors)}
 
 
 __all__ = ["DENSE_COUPLING_NAMES", "ConvPlan", "Path", "PathGroup", "coupling_matrix", "coupling_paths",
-           "dense_coupling", "dense_coupling_buffers"]
+           "dense_coupling", "dense_coupling_buffers", "output_slots", "paths_per_degree"]
