@@ -5,6 +5,10 @@ Coupling paths (l1, l2, l3) are those with non-zero Gaunt coefficients (l1+l2+l3
 natural-parity features stay natural-parity.  Each path's coupling block is the Gaunt block,
 rescaled so that every output component has unit norm over (m1, m2).
 
+The paths of one output degree are summed per channel and then mixed across channels, or, with
+`separate_paths`, each path keeps its own output slots and its own mixing weights (MACE's linear
+map after the convolution; ops.conv.output_slots lays the slots out).
+
 Per edge e, U_e[(l1 m1), (p m3)] = sum_m2 G_p[m1, m2, m3] Y_e[l2 m2] is channel independent;
 the channel work is then one batched matmul  h_j[c, :] @ U_e  followed by the radial weights.
 
