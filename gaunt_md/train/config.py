@@ -49,6 +49,8 @@ class OptimConfig:
     scheduler_factor: float = 0.8
     ema_decay: float = 0.99               # 0 disables the exponential moving average
     clip_grad: float = 10.0               # max gradient norm; 0 disables clipping
+    mixing_lr_scale: float = 1.0          # learning-rate factor of the channel-mixing weights
+                                          # (equivariant linears, factor mixing; param_groups.py)
     energy_weight: float = 1.0            # loss weight of (energy error per atom)^2
     forces_weight: float = 100.0          # loss weight of force component errors^2
     stress_weight: float = 1.0            # loss weight of stress component errors^2 (eV/A^3)

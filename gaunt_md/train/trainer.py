@@ -23,6 +23,7 @@ from .logs import log as log_message
 from .logs import log_to_file
 from .loss import validation_loss, weighted_loss
 from .output_dir import prepare_output_dir
+from .param_groups import optimizer_order, parameter_groups
 from .plots import plot_learning_curve
 from .progress import progress
 from .schedule import check_lr_override, cosine_lr
@@ -47,6 +48,12 @@ def _stage(cfg: TrainConfig, epoch: int) -> Stage:
         stress = o.stress_weight if o.stage_two_stress_weight is None else o.stage_two_stress_weight
         return Stage(o.stage_two_energy_weight, o.stage_two_forces_weight, o.stage_two_lr, stress)
     return Stage(o.energy_weight, o.forces_weight, None, o.stress_weight)
+
+
+def _mixing_lr_scale(state: dict) -> float:
+    """The optim.mixing_lr_scale a checkpoint was trained with (1 before the option)."""
+    optim = json.loads(state.get("train_config") or "{}").get("optim", {})
+    return float(optim.get("mixing_lr_scale", 1.0))
 
 
 def _comparable(value):
@@ -117,7 +124,8 @@ class Trainer:
             f"+ {mc['scale']:.4g} x network" + (" + ZBL repulsion" if mc["pair_repulsion"] == "zbl" else ""))
         o = cfg.optim
         self.optimizer = torch.optim.Adam(
-            self.model.parameters(), lr=o.lr, weight_decay=o.weight_decay, amsgrad=o.optimizer == "amsgrad"
+            parameter_groups(self.model, o.lr, o.mixing_lr_scale), lr=o.lr, weight_decay=o.weight_decay,
+            amsgrad=o.optimizer == "amsgrad",
         )
         self.scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
             self.optimizer, factor=o.scheduler_factor, patience=o.scheduler_patience
@@ -181,6 +189,10 @@ class Trainer:
         self.model.load_state_dict(state["model_state"])
         if self.ema is not None and state["ema_state"] is not None:
             self.ema.load_state_dict(state["ema_state"])
+        scale_before = _mixing_lr_scale(state)
+        if scale_before != self.cfg.optim.mixing_lr_scale:
+            raise ValueError(f"--resume: optim.mixing_lr_scale was {scale_before:g} in {path}, "
+                             f"{self.cfg.optim.mixing_lr_scale:g} now; start a new run (or init_from the checkpoint)")
         self.optimizer.load_state_dict(state["optimizer_state"])
         self.scheduler.load_state_dict(state["scheduler_state"])
         self.epoch, self.best, self.stale = state["epoch"], state["best"], state["stale"]
@@ -225,7 +237,7 @@ class Trainer:
         saved = state.get("optimizer_state")
         if not saved or not saved.get("state"):
             return 0
-        source_names = [name for name, _ in GauntMACE(ModelConfig.from_dict(state["model_config"])).named_parameters()]
+        source_names = optimizer_order(GauntMACE(ModelConfig.from_dict(state["model_config"])), _mixing_lr_scale(state))
         index = {name: i for i, name in enumerate(source_names)}
         count = 0
         for name, param in self.model.named_parameters():
@@ -256,7 +268,7 @@ class Trainer:
 
     def _set_group_lr(self, lr: float) -> None:
         for group in self.optimizer.param_groups:
-            group["lr"] = lr
+            group["lr"] = lr * group.get("lr_scale", 1.0)
 
     # -- loop -----------------------------------------------------------------------------
     def train_epoch(self, stop: Optional[Callable[[], bool]] = None) -> Optional[float]:

@@ -166,6 +166,8 @@ def check_config(cfg, files: bool = True) -> None:
     _choice(o.best_model, ("valid", "last"), "optim.best_model")
     if not 0 <= o.ema_decay < 1:
         raise ValueError(f"optim.ema_decay must lie in [0, 1), got {o.ema_decay!r}")
+    if not o.mixing_lr_scale > 0:
+        raise ValueError(f"optim.mixing_lr_scale must be positive, got {o.mixing_lr_scale!r}")
     if not 0 < o.scheduler_factor < 1:
         raise ValueError(f"optim.scheduler_factor must lie in (0, 1), got {o.scheduler_factor!r}")
     _at_least(cfg.num_threads, 1, "num_threads")
