@@ -51,9 +51,10 @@ def _stage(cfg: TrainConfig, epoch: int) -> Stage:
 
 
 def _mixing_lr_scale(state: dict) -> float:
-    """The optim.mixing_lr_scale a checkpoint was trained with (1 before the option)."""
-    optim = json.loads(state.get("train_config") or "{}").get("optim", {})
-    return float(optim.get("mixing_lr_scale", 1.0))
+    """The channel-mixing learning-rate factor a checkpoint's optimiser ran with, read from its
+    parameter groups (1 for a single group, as before optim.mixing_lr_scale)."""
+    groups = (state.get("optimizer_state") or {}).get("param_groups") or [{}]
+    return float(groups[-1].get("lr_scale", 1.0)) if len(groups) > 1 else 1.0
 
 
 def _comparable(value):
