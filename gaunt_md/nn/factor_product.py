@@ -69,15 +69,19 @@ class GauntFactorProductBasis(nn.Module):
         """features [N, C, (lmax_in+1)^2] -> [N, C, (lmax_out+1)^2]."""
         w = torch.index_select(self.factor_weights, 1, self.degree) * self.mixing_norm  # [F, D, C, C']
         factors = torch.einsum("ncd,fdce->nfed", features, w)                       # [N, F, C, D]
-        if self.rank > 1:
-            factors = factors.repeat(1, 1, self.rank, 1)                           # [N, F, R*C, D]
         species_weights = torch.index_select(self.factor_species_weights, 0, species)  # [N, F, R*C, L+1]
-        factors = factors * torch.index_select(species_weights, 3, self.degree)     # [N, F, R*C, D]
+        species_weights = torch.index_select(species_weights, 3, self.degree)      # [N, F, R*C, D]
+        n, f, c, d = factors.shape
+        if self.rank > 1:  # the R copies of a factor differ by their element weights only
+            factors = (factors.unsqueeze(2) * species_weights.view(n, f, self.rank, c, d)).reshape(n, f, -1, d)
+        else:
+            factors = factors * species_weights
         coeffs = torch.ops.gaunt_md.factor_products(factors, self.synthesis, self.analysis,
                                                     self.correlation, self.chunk_nodes)  # [N, K, R*C, Dout]
         per_node = torch.index_select(self.weights, 0, species)                    # [N, R*C, Lout+1, K]
         per_node = torch.index_select(per_node, 2, self.out_degree)                # [N, R*C, Dout, K]
-        out = torch.einsum("nkcm,ncmk->ncm", coeffs, per_node)                     # [N, R*C, Dout]
         if self.rank > 1:
-            out = out.reshape(out.shape[0], self.rank, self.channels, out.shape[2]).sum(1)
-        return out
+            k, m = coeffs.shape[1], coeffs.shape[3]
+            return torch.einsum("nkrcm,nrcmk->ncm", coeffs.view(n, k, self.rank, c, m),
+                                per_node.view(n, self.rank, c, m, k))
+        return torch.einsum("nkcm,ncmk->ncm", coeffs, per_node)                   # [N, C, Dout]

@@ -124,6 +124,8 @@ class ModelChecks:
     """Every model configuration must pass these; subclasses set `config`."""
 
     config: dict = {}
+    # TorchScript against eager in float32: the same kernels agree to ~1e-7; see the rank-two class
+    script_rtol_float32 = 1e-6
 
     @pytest.fixture(scope="class")
     @classmethod
@@ -380,7 +382,7 @@ class ModelChecks:
         loaded = torch.jit.load(str(path))
         g = batched([graph(periodic_cell(), model.r_max, dtype), graph(rattled_ethanol(), model.r_max, dtype)])
         ref = evaluate(model, g, stress=True)
-        tight = 1e-12 if dtype == torch.float64 else 1e-6
+        tight = 1e-12 if dtype == torch.float64 else self.script_rtol_float32
         for candidate in (scripted, loaded):
             out = evaluate(candidate, g, stress=True)
             for key in ("energy", "node_energy", "forces", "stress"):
@@ -496,6 +498,10 @@ class TestFactorProductBasis(ModelChecks):
 class TestFactorProductRankTwo(ModelChecks):
     """The factor basis with two terms per body order (`product_rank: 2`): every invariant holds."""
     config = dict(max_ell=2, hidden_lmax=1, correlation=3, r_max=4.0, product_basis="factors", product_rank=2)
+    # energies agree exactly; the forces by 4.6e-6 of the largest (measured): TorchScript's autodiff
+    # sums the gradients of the R copies of a factor in another order than eager autograd.  That
+    # is float32 rounding, as large as float32's own error against float64 here (5.8e-6).
+    script_rtol_float32 = 2e-5
 
 
 class TestSeparatePaths(ModelChecks):
