@@ -498,10 +498,11 @@ class TestFactorProductBasis(ModelChecks):
 class TestFactorProductRankTwo(ModelChecks):
     """The factor basis with two terms per body order (`product_rank: 2`): every invariant holds."""
     config = dict(max_ell=2, hidden_lmax=1, correlation=3, r_max=4.0, product_basis="factors", product_rank=2)
-    # energies agree exactly; the forces by 4.6e-6 of the largest (measured): TorchScript's autodiff
-    # sums the gradients of the R copies of a factor in another order than eager autograd.  That
-    # is float32 rounding, as large as float32's own error against float64 here (5.8e-6).
-    script_rtol_float32 = 2e-5
+    # energies agree exactly; forces and stress (1e12 on the compressed test cell) by 4.6e-6 and
+    # 4.7e-5 of the largest (measured, 2 threads): TorchScript's autodiff sums the gradients of
+    # the R copies of a factor in another order than eager autograd.  That is float32 rounding,
+    # as large as float32's own error against float64 here (5.8e-6 and 5.9e-5).
+    script_rtol_float32 = 2e-4
 
 
 class TestSeparatePaths(ModelChecks):
