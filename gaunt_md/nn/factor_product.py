@@ -38,7 +38,6 @@ class GauntFactorProductBasis(nn.Module):
             raise ValueError(f"rank must be >= 1, got {rank}")
         self.correlation = correlation
         self.rank = rank
-        self.channels = channels
         # rank r of channel c is product channel r * C + c; the R terms of a channel are summed
         self.weights = body_order_weights(num_species, rank * channels, lmax_out, correlation)
         if rank > 1:
@@ -72,7 +71,9 @@ class GauntFactorProductBasis(nn.Module):
         species_weights = torch.index_select(self.factor_species_weights, 0, species)  # [N, F, R*C, L+1]
         species_weights = torch.index_select(species_weights, 3, self.degree)      # [N, F, R*C, D]
         n, f, c, d = factors.shape
-        if self.rank > 1:  # the R copies of a factor differ by their element weights only
+        # rank 1 keeps the plain ops, so the default model computes bit for bit what it did before
+        # ranks existed; for R > 1 the R copies of a factor differ by their element weights only
+        if self.rank > 1:
             factors = (factors.unsqueeze(2) * species_weights.view(n, f, self.rank, c, d)).reshape(n, f, -1, d)
         else:
             factors = factors * species_weights
