@@ -72,7 +72,7 @@ def _card(args) -> int:
 def _scan(args) -> int:
     from .md.scans import scan_model
 
-    result = scan_model(args.model, args.start, args.out, args.dtype)
+    result = scan_model(args.model, args.start, args.out, args.dtype, calculator=args.calculator)
     for label, problems in result["failures"].items():
         print(f"FAIL {label}: {'; '.join(problems)}")
     print(f"{result['scans'] - len(result['failures'])}/{result['scans']} scans climb as they must; "
@@ -188,12 +188,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     scan = sub.add_parser("scan", help="energy scans for holes: H bends, bond stretches, close contacts "
                                         "(exit 1 if a scan does not climb)")
-    scan.add_argument("model", help="exported model (.pt)")
+    scan.add_argument("model", help="exported model (.pt), or what --calculator takes")
     from .md.starts import SHIPPED_START
     scan.add_argument("--start", default=str(SHIPPED_START),
                       help="molecule to scan from (extxyz/xyz; default: the 3BPA start geometry)")
     scan.add_argument("--out", default="scans", help="output directory (scans.json, scans.png)")
     scan.add_argument("--dtype", choices=["float32", "float64"], default=None)
+    scan.add_argument("--calculator", default=None, metavar="MODULE:FUNCTION",
+                      help="scan another ASE calculator: FUNCTION(model) from 'package.module' or 'file.py' returns "
+                           "it (e.g. benchmarks/mace_socket.py:calculator for a mace-torch model)")
     scan.set_defaults(func=_scan)
 
     from .md.cli import PROTOCOL, add_arguments

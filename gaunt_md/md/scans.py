@@ -269,9 +269,12 @@ def plot_scans(scans: Sequence[Scan], path, title: str = "") -> None:
     plt.close(fig)
 
 
-def scan_model(model: str, start: str, out_dir, dtype: Optional[str] = None, progress: bool = True) -> dict:
+def scan_model(model: str, start: str, out_dir, dtype: Optional[str] = None, progress: bool = True,
+               calculator: Optional[str] = None) -> dict:
     """`gaunt-md scan`: every scan of an exported model from `start`, written to out_dir as
-    scans.json and scans.png; returns {"scans": n, "failures": {label: problems}}."""
+    scans.json and scans.png; returns {"scans": n, "failures": {label: problems}}.  With
+    `calculator` ('module:function' or 'file.py:function', as md-stability's --calculator) the
+    model runs in the calculator that function returns for it (a baseline such as mace-torch)."""
     import json
     from pathlib import Path
 
@@ -280,13 +283,21 @@ def scan_model(model: str, start: str, out_dir, dtype: Optional[str] = None, pro
 
     from ..calculators import GauntCalculator
 
+    if calculator is not None:
+        from .engines.external import calculator_factory
+
+        if dtype is not None:
+            raise ValueError("--dtype is for gaunt-md models; a --calculator sets its own precision")
+        calc = calculator_factory(calculator)(model)
+    else:
+        calc = GauntCalculator(model, dtype=dtype)
     atoms = read(start)
-    scans = run_scans(atoms, GauntCalculator(model, dtype=dtype),
+    scans = run_scans(atoms, calc,
                       progress=(lambda items: tqdm(items, desc="scans", leave=False)) if progress else None)
     failures = check_scans(scans)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    (out / "scans.json").write_text(json.dumps({"model": str(model), "start": str(start),
+    (out / "scans.json").write_text(json.dumps({"model": str(model), "calculator": calculator, "start": str(start),
                                                 "failures": failures,
                                                 "scans": [s.to_dict() for s in scans]}, indent=1))
     plot_scans(scans, out / "scans.png", title=f"{Path(model).name} from {Path(start).name}")

@@ -111,3 +111,58 @@ def test_scan_command_writes_json_and_plot_and_fails_on_holes(exported, tmp_path
     assert len(report["scans"]) == 26 + 28 + 12
     assert rc == 1 and report["failures"] and "FAIL" in out
     assert f"{66 - len(report['failures'])}/66 scans climb" in out
+
+
+WRAPPED = '''
+from ase.calculators.calculator import Calculator, all_changes
+from gaunt_md import GauntCalculator
+
+
+class Wrapped(Calculator):
+    """A gaunt-md model behind a foreign calculator class, as a baseline would come."""
+    implemented_properties = ["energy", "forces"]
+
+    def __init__(self, model):
+        super().__init__()
+        self.inner = GauntCalculator(model)
+
+    def calculate(self, atoms=None, properties=("energy",), system_changes=all_changes):
+        super().calculate(atoms, properties, system_changes)
+        self.results = {k: self.inner.get_property(k, atoms) for k in ("energy", "forces")}
+
+
+def make(model):
+    return Wrapped(model)
+'''
+
+
+def test_scan_command_takes_any_calculator(exported, tmp_path, capsys):
+    """`gaunt-md scan --calculator file.py:make`: the same scans through a foreign calculator
+    class as through the built-in one (so a baseline's scans compare with ours); a bad spec or
+    --dtype with it is a clear error (exit 2), before any scan runs."""
+    import json
+
+    from ase.build import molecule
+    from ase.io import write
+
+    from gaunt_md.cli import main
+
+    start = tmp_path / "methanol.xyz"
+    write(start, molecule("CH3OH"))
+    factory = tmp_path / "wrapped.py"
+    factory.write_text(WRAPPED)
+    model = str(exported("float64").path)
+    main(["scan", model, "--start", str(start), "--out", str(tmp_path / "plain")])
+    main(["scan", model, "--start", str(start), "--out", str(tmp_path / "foreign"), "--calculator", f"{factory}:make"])
+    plain, foreign = (json.loads((tmp_path / d / "scans.json").read_text()) for d in ("plain", "foreign"))
+    assert foreign["calculator"] == f"{factory}:make" and plain["calculator"] is None
+    assert len(foreign["scans"]) == len(plain["scans"]) > 0
+    for a, b in zip(plain["scans"], foreign["scans"]):
+        assert a["label"] == b["label"]
+        np.testing.assert_allclose(b["energy"], a["energy"], rtol=0, atol=1e-10)
+    assert foreign["failures"] == plain["failures"]
+    capsys.readouterr()
+    for extra, message in ((["--calculator", "no_colon"], "module:function"),
+                           (["--calculator", f"{factory}:make", "--dtype", "float32"], "--dtype")):
+        rc = main(["scan", model, "--start", str(start), "--out", str(tmp_path / "bad"), *extra])
+        assert rc == 2 and message in capsys.readouterr().err and not (tmp_path / "bad").exists()
