@@ -108,3 +108,38 @@ def e3nn_sh(lmax: int, points: torch.Tensor) -> torch.Tensor:
 @pytest.fixture
 def sh():
     return e3nn_sh
+
+
+FOREIGN_CALCULATOR = '''
+from ase.calculators.calculator import Calculator, all_changes
+from gaunt_md import GauntCalculator
+
+CALLS = []
+
+
+class Counting(Calculator):
+    """GauntCalculator behind a plain ASE calculator: the protocol cannot tell it is ours."""
+    implemented_properties = ["energy", "forces"]
+
+    def __init__(self, model):
+        super().__init__()
+        self.inner = GauntCalculator(model)
+
+    def calculate(self, atoms=None, properties=("energy",), system_changes=all_changes):
+        super().calculate(atoms, properties, system_changes)
+        CALLS.append(1)
+        self.results = {k: self.inner.get_property(k, atoms) for k in ("energy", "forces")}
+
+
+def make(model):
+    return Counting(model)
+'''
+
+
+@pytest.fixture
+def foreign_calculator_file(tmp_path):
+    """A file whose `make(model)` returns a gaunt-md model behind a plain ASE calculator class
+    (`Counting`): what `--calculator file.py:make` runs, as a baseline would come."""
+    path = tmp_path / "my_calc.py"
+    path.write_text(FOREIGN_CALCULATOR)
+    return path

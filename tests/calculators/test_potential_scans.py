@@ -113,30 +113,8 @@ def test_scan_command_writes_json_and_plot_and_fails_on_holes(exported, tmp_path
     assert f"{66 - len(report['failures'])}/66 scans climb" in out
 
 
-WRAPPED = '''
-from ase.calculators.calculator import Calculator, all_changes
-from gaunt_md import GauntCalculator
 
-
-class Wrapped(Calculator):
-    """A gaunt-md model behind a foreign calculator class, as a baseline would come."""
-    implemented_properties = ["energy", "forces"]
-
-    def __init__(self, model):
-        super().__init__()
-        self.inner = GauntCalculator(model)
-
-    def calculate(self, atoms=None, properties=("energy",), system_changes=all_changes):
-        super().calculate(atoms, properties, system_changes)
-        self.results = {k: self.inner.get_property(k, atoms) for k in ("energy", "forces")}
-
-
-def make(model):
-    return Wrapped(model)
-'''
-
-
-def test_scan_command_takes_any_calculator(exported, tmp_path, capsys):
+def test_scan_command_takes_any_calculator(exported, foreign_calculator_file, tmp_path, capsys):
     """`gaunt-md scan --calculator file.py:make`: the same scans through a foreign calculator
     class as through the built-in one (so a baseline's scans compare with ours); a bad spec or
     --dtype with it is a clear error (exit 2), before any scan runs."""
@@ -149,8 +127,7 @@ def test_scan_command_takes_any_calculator(exported, tmp_path, capsys):
 
     start = tmp_path / "methanol.xyz"
     write(start, molecule("CH3OH"))
-    factory = tmp_path / "wrapped.py"
-    factory.write_text(WRAPPED)
+    factory = foreign_calculator_file
     model = str(exported("float64").path)
     main(["scan", model, "--start", str(start), "--out", str(tmp_path / "plain")])
     main(["scan", model, "--start", str(start), "--out", str(tmp_path / "foreign"), "--calculator", f"{factory}:make"])
