@@ -113,7 +113,6 @@ def test_scan_command_writes_json_and_plot_and_fails_on_holes(exported, tmp_path
     assert f"{66 - len(report['failures'])}/66 scans climb" in out
 
 
-
 def test_scan_command_takes_any_calculator(exported, foreign_calculator_file, tmp_path, capsys):
     """`gaunt-md scan --calculator file.py:make`: the same scans through a foreign calculator
     class as through the built-in one (so a baseline's scans compare with ours); a bad spec or
