@@ -281,16 +281,11 @@ def scan_model(model: str, start: str, out_dir, dtype: Optional[str] = None, pro
     from ase.io import read
     from tqdm.auto import tqdm
 
-    from ..calculators import GauntCalculator
+    from .engines.external import build_calculator
 
-    if calculator is not None:
-        from .engines.external import calculator_factory
-
-        if dtype is not None:
-            raise ValueError("--dtype is for gaunt-md models; a --calculator sets its own precision")
-        calc = calculator_factory(calculator)(model)
-    else:
-        calc = GauntCalculator(model, dtype=dtype)
+    if calculator is not None and dtype is not None:
+        raise ValueError("--dtype is for gaunt-md models; a --calculator sets its own precision")
+    calc = build_calculator(model, calculator, dtype=dtype)
     atoms = read(start)
     scans = run_scans(atoms, calc,
                       progress=(lambda items: tqdm(items, desc="scans", leave=False)) if progress else None)

@@ -32,7 +32,8 @@ def test_a_factory_calculator_gives_the_same_dynamics(tiny_model_path, start_3bp
 def test_command_line_takes_a_calculator(tiny_model_path, foreign_calculator_file, tmp_path, capsys):
     out = tmp_path / "out"
     rc = main(["--model", str(tiny_model_path), "--calculator", f"{foreign_calculator_file}:make",
-               "--temperatures", "300", "--runs", "1", "--time-ps", "0.002", "--out", str(out), "--no-progress", "--jobs", "1"])
+               "--temperatures", "300", "--runs", "1", "--time-ps", "0.002", "--out", str(out), "--no-progress",
+               "--jobs", "1"])
     assert rc == 0, capsys.readouterr()
     summary = json.loads((out / "summary.json").read_text())
     assert summary["protocol"]["calculator"] == f"{foreign_calculator_file}:make"

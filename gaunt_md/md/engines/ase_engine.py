@@ -75,17 +75,12 @@ class AseEngine(Engine):
         self._calculators: Dict[Tuple[str, str, str], object] = {}
 
     def calculator(self, settings: MDSettings):
-        from ...calculators import GauntCalculator
+        from .external import build_calculator
 
         key = (str(settings.model), settings.device, str(settings.dtype), str(settings.calculator))
         if key not in self._calculators:
-            if settings.calculator:
-                from .external import calculator_factory
-
-                self._calculators[key] = calculator_factory(settings.calculator)(str(settings.model))
-            else:
-                self._calculators[key] = GauntCalculator(str(settings.model), device=settings.device,
-                                                         dtype=settings.dtype)
+            self._calculators[key] = build_calculator(settings.model, settings.calculator or None,
+                                                      device=settings.device, dtype=settings.dtype)
         return self._calculators[key]
 
     def start(self, atoms: Atoms, settings: MDSettings) -> Simulation:

@@ -1,13 +1,13 @@
-"""Any ASE calculator in the stability protocol: `--calculator SPEC` names a factory, called as
-`factory(model)` once in every MD process, that returns the calculator (a baseline model, a
-quantum-chemistry code, a calculator living in another virtual environment behind ASE's socket
-calculator).  SPEC is `package.module:function` or `path/to/file.py:function`."""
+"""Any ASE calculator in the stability protocol and `gaunt-md scan`: `--calculator SPEC` names a
+factory, called as `factory(model)` (once in every MD process), that returns the calculator (a
+baseline model, a quantum-chemistry code, a calculator living in another virtual environment
+behind ASE's socket calculator).  SPEC is `package.module:function` or `path/to/file.py:function`."""
 from __future__ import annotations
 
 import importlib
 import importlib.util
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Optional
 
 
 def calculator_factory(spec: str) -> Callable:
@@ -31,3 +31,13 @@ def calculator_factory(spec: str) -> Callable:
     if not callable(factory):
         raise ValueError(f"--calculator {spec}: {where} has no function {name}")
     return factory
+
+
+def build_calculator(model, spec: Optional[str] = None, **gaunt_options):
+    """The calculator for `model`: SPEC's factory called with it, or with SPEC None gaunt-md's own
+    (`GauntCalculator(model, **gaunt_options)`)."""
+    if spec is not None:
+        return calculator_factory(spec)(str(model))
+    from ...calculators import GauntCalculator
+
+    return GauntCalculator(str(model), **gaunt_options)
