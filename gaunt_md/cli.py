@@ -1,4 +1,4 @@
-"""gaunt-md command line: train | eval | export | card | scan | md-stability | label | select."""
+"""gaunt-md command line: train | eval | export | card | scan | md-stability | label | select | distort."""
 from __future__ import annotations
 
 import argparse
@@ -141,6 +141,29 @@ def _select(args) -> int:
     return 0
 
 
+def _distort(args) -> int:
+    import ase.io
+
+    from .data.splits import train_valid_split
+    from .select.distort import DistortRanges, distorted_frames
+
+    bases = ase.io.read(args.input, index=":")
+    ids = list(range(len(bases)))
+    if args.train_split:
+        n_valid, seed = args.train_split
+        ids = train_valid_split(len(bases), float(n_valid) if "." in n_valid else int(n_valid), int(seed))[0]
+        bases = [bases[i] for i in ids]
+    ranges = DistortRanges(bend_deg=tuple(args.bend_deg), stretch_factor=tuple(args.stretch),
+                           contact_A=tuple(args.contact), jitter_A=args.jitter)
+    frames = distorted_frames(bases, args.count, seed=args.seed, kinds=args.kinds, ranges=ranges,
+                              exclude=args.exclude or (), base_ids=ids, config_type=args.config_type)
+    ase.io.write(args.output, frames, format="extxyz")
+    made = {k: sum(f.info["distort_kind"] == k for f in frames) for k in args.kinds}
+    print(f"wrote {args.output}: {len(frames)} frames ({', '.join(f'{v} {k}' for k, v in made.items())}); "
+          f"label it with: gaunt-md label {args.output} LABELLED.xyz")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="gaunt-md", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -261,6 +284,35 @@ def build_parser() -> argparse.ArgumentParser:
                      help="frames already labelled (e.g. the training set): nothing near them is chosen")
     sel.add_argument("--device", default="auto", help="device for the committee (default auto)")
     sel.set_defaults(func=_select)
+
+    dis = sub.add_parser("distort", help="frames to label where the hole scans look: known frames bent, stretched "
+                                          "or pressed along one scan coordinate",
+                         description="Write N distorted copies of the frames of IN, the kinds in turn: an H bent "
+                                     "towards a neighbour of its heavy atom, a bond stretched, an H pushed at an "
+                                     "atom three bonds away (the moves of gaunt-md scan, short of its end points), "
+                                     "every atom then shaken by --jitter. Label them with gaunt-md label and add "
+                                     "them to training with data.extra_train_files.")
+    dis.add_argument("input", metavar="IN", help="extxyz file of molecules (e.g. the training file)")
+    dis.add_argument("output", metavar="OUT", help="extxyz file of the distorted frames (unlabelled)")
+    dis.add_argument("-n", "--count", type=int, required=True, help="how many frames")
+    dis.add_argument("--seed", type=int, default=0)
+    dis.add_argument("--kinds", nargs="+", choices=["bend", "stretch", "contact"],
+                     default=["bend", "stretch", "contact"])
+    dis.add_argument("--exclude", nargs="+", default=None, metavar="MOVE",
+                     help="moves left out, as gaunt-md scan labels them (e.g. 'H15-N0 -> C1' 'C8-H20')")
+    dis.add_argument("--train-split", nargs=2, default=None, metavar=("N_VALID", "SEED"),
+                     help="distort only the training part of the split gaunt-md train makes of IN with "
+                          "data.n_valid N_VALID and split seed SEED (validation frames stay unseen)")
+    dis.add_argument("--bend-deg", nargs=2, type=float, default=[70.0, 100.0], metavar=("LOW", "HIGH"),
+                     help="H-X-Y angle reached (default 70 100)")
+    dis.add_argument("--stretch", nargs=2, type=float, default=[1.15, 1.6], metavar=("LOW", "HIGH"),
+                     help="bond length / its start length (default 1.15 1.6)")
+    dis.add_argument("--contact", nargs=2, type=float, default=[1.2, 1.8], metavar=("LOW", "HIGH"),
+                     help="H to contact atom distance, A (default 1.2 1.8)")
+    dis.add_argument("--config-type", default="distorted",
+                     help="config_type written to every frame, for data.config_type_weights (default distorted)")
+    dis.add_argument("--jitter", type=float, default=0.02, help="Gaussian shake of every coordinate, A (default 0.02)")
+    dis.set_defaults(func=_distort)
     return parser
 
 
