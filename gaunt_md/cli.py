@@ -285,13 +285,11 @@ def build_parser() -> argparse.ArgumentParser:
     sel.add_argument("--device", default="auto", help="device for the committee (default auto)")
     sel.set_defaults(func=_select)
 
+    from .select import distort as distort_module
+
     dis = sub.add_parser("distort", help="frames to label where the hole scans look: known frames bent, stretched "
                                           "or pressed along one scan coordinate",
-                         description="Write N distorted copies of the frames of IN, the kinds in turn: an H bent "
-                                     "towards a neighbour of its heavy atom, a bond stretched, an H pushed at an "
-                                     "atom three bonds away (the moves of gaunt-md scan, short of its end points), "
-                                     "every atom then shaken by --jitter. Label them with gaunt-md label and add "
-                                     "them to training with data.extra_train_files.")
+                         description=distort_module.__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     dis.add_argument("input", metavar="IN", help="extxyz file of molecules (e.g. the training file)")
     dis.add_argument("output", metavar="OUT", help="extxyz file of the distorted frames (unlabelled)")
     dis.add_argument("-n", "--count", type=int, required=True, help="how many frames")

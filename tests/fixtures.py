@@ -11,7 +11,7 @@ import json
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Dict, Sequence, Tuple
+from typing import Callable, Dict, List, Sequence, Tuple
 
 import numpy as np
 import pytest
@@ -188,6 +188,19 @@ def random_cluster(seed: int, n: int = 7, box: float = 3.5, min_distance: float 
         if all(np.linalg.norm(p - q) > min_distance for q in positions):
             positions.append(p)
     return Atoms(numbers=rng.choice(ELEMENTS, n), positions=positions)
+
+
+def shaken_copies(atoms: Atoms, n: int, seed: int, sigma: float = 0.01, **info) -> List[Atoms]:
+    """`n` copies of `atoms`, every coordinate shaken by N(0, sigma) (A); copy k gets info
+    {key: f(k)} for each keyword function."""
+    rng = np.random.default_rng(seed)
+    copies = []
+    for k in range(n):
+        a = atoms.copy()
+        a.positions += rng.normal(0.0, sigma, a.positions.shape)
+        a.info.update({key: f(k) for key, f in info.items()})
+        copies.append(a)
+    return copies
 
 
 def random_periodic(seed: int, n: int = 5, min_distance: float = 1.0) -> Atoms:

@@ -6,6 +6,7 @@ may put a hole there.  Each frame made here takes one base frame, moves it along
 coordinate of `gaunt_md.md.scans` (the same bends, stretches and contacts), to a random point
 short of the scans' end points, and shakes every atom a little (so no two frames lie on one
 line).  Which move, where it ended and from which base frame is kept in the frame's info.
+Label them with `gaunt-md label`; train on them with `data.extra_train_files`.
 """
 from __future__ import annotations
 

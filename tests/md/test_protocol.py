@@ -9,6 +9,7 @@ from ase.io import read, write
 
 from gaunt_md.md import EngineUnavailable, ProtocolConfig, get_engine, run_one
 from gaunt_md.md.cli import main
+from tests.fixtures import shaken_copies
 
 SUMMARY_KEYS = {"format", "format_version", "gaunt_md_version", "engine", "system", "protocol", "all_stable",
                 "temperatures", "files"}
@@ -54,13 +55,7 @@ def test_end_to_end_nvt(tiny_model_path, tmp_path, capsys):
 
 
 def test_nve_from_dataset_frames_reports_drift(tiny_model_path, tmp_path, start_3bpa):
-    rng = np.random.default_rng(3)
-    frames = []
-    for k in range(4):
-        atoms = start_3bpa.copy()
-        atoms.positions += rng.normal(0, 0.01, atoms.positions.shape)
-        atoms.info["energy"] = -1.0 * k                              # labels are ignored
-        frames.append(atoms)
+    frames = shaken_copies(start_3bpa, 4, seed=3, energy=lambda k: -1.0 * k)   # labels are ignored
     data = tmp_path / "frames.xyz"
     write(data, frames, format="extxyz")
     out = tmp_path / "nve"

@@ -8,6 +8,7 @@ from gaunt_md.md.connectivity import Connectivity, pair_distances
 from gaunt_md.md.scans import _angle
 from gaunt_md.md.starts import SHIPPED_START
 from gaunt_md.select.distort import DistortRanges, distorted_frames, scan_moves
+from tests.fixtures import shaken_copies
 
 EXACT = DistortRanges(jitter_A=0.0)
 
@@ -86,14 +87,7 @@ def test_bad_requests_are_refused(start):
 
 
 def test_cli_distorts_only_training_frames(tmp_path, start, capsys):
-    rng = np.random.default_rng(0)
-    pool = []
-    for k in range(10):
-        a = start.copy()
-        a.positions += rng.normal(0, 0.01, a.positions.shape)
-        a.info["frame"] = k
-        pool.append(a)
-    write(tmp_path / "pool.xyz", pool, format="extxyz")
+    write(tmp_path / "pool.xyz", shaken_copies(start, 10, seed=0, frame=int), format="extxyz")
     out = tmp_path / "distorted.xyz"
     assert main(["distort", str(tmp_path / "pool.xyz"), str(out), "-n", "9", "--train-split", "3", "5"]) == 0
     frames = read(out, index=":")
