@@ -130,7 +130,7 @@ def distorted_frames(bases: Sequence[Atoms], count: int, seed: int = 0, kinds: S
         for key in list(frame.arrays):
             if key not in ("numbers", "positions"):
                 del frame.arrays[key]
-        frame.info = {"config_type": config_type, "distort_kind": kind, "distort_move": label, "distort_coordinate": round(coordinate, 4),
-                      "distort_base": int(ids[b])}
+        frame.info = {"config_type": config_type, "distort_kind": kind, "distort_move": label,
+                      "distort_coordinate": round(coordinate, 4), "distort_base": int(ids[b])}
         frames.append(frame)
     return frames
