@@ -18,7 +18,7 @@ bond length, steeply below 1 A of contact. `check_scans` says which do not.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Callable, Dict, Iterable, List, Optional, Sequence
+from typing import Callable, Dict, Iterable, List, Optional, Sequence, Tuple
 
 import numpy as np
 from ase import Atoms
@@ -54,7 +54,8 @@ def _rotate_about(vector: np.ndarray, axis: np.ndarray, angle: float) -> np.ndar
             + axis * np.dot(axis, vector) * (1.0 - np.cos(angle)))
 
 
-def _angle(a: np.ndarray, b: np.ndarray) -> float:
+def angle_deg(a: np.ndarray, b: np.ndarray) -> float:
+    """The angle between vectors `a` and `b`, in degrees."""
     cos = np.dot(a, b) / (np.linalg.norm(a) * np.linalg.norm(b))
     return float(np.degrees(np.arccos(np.clip(cos, -1.0, 1.0))))
 
@@ -68,7 +69,7 @@ def bend_geometries(atoms: Atoms, h: int, x: int, y: int, angles: Sequence[float
     if np.linalg.norm(normal) < 1e-8:
         raise ValueError(f"atoms {h}, {x}, {y} are collinear: no bending plane")
     normal /= np.linalg.norm(normal)
-    start = _angle(xh, xy)
+    start = angle_deg(xh, xy)
     frames = []
     for angle in angles:
         moved = atoms.copy()
@@ -132,42 +133,57 @@ def contact_geometries(atoms: Atoms, h: int, target: int, distances: Sequence[fl
     return frames
 
 
+KINDS = ("bend", "stretch", "contact")
+
+
+def _name(symbols, *idx) -> str:
+    return "".join(f"{symbols[i]}{i}" for i in idx)
+
+
+def scan_moves(atoms: Atoms, conn: Optional[Connectivity] = None,
+               contact_end: float = 0.5) -> Dict[str, List[Tuple[str, tuple]]]:
+    """Every move of each kind as (label, atom indices): each H bent towards each other
+    neighbour Y of its heavy atom X ("H15-N0 -> C1", atoms (H, X, Y)), each bond stretched
+    ("C8-H20", (i, j)), each H pushed at its `contact_target` ("H16 -> N2", (H, target))."""
+    conn = conn if conn is not None else Connectivity.from_atoms(atoms)
+    s = atoms.get_chemical_symbols()
+    moves: Dict[str, List[Tuple[str, tuple]]] = {k: [] for k in KINDS}
+    for h in map(int, np.nonzero(conn.is_h)[0]):
+        for x in map(int, np.nonzero(conn.bonded[h])[0]):
+            for y in map(int, np.nonzero(conn.bonded[x])[0]):
+                if y != h:
+                    moves["bend"].append((f"{_name(s, h)}-{_name(s, x)} -> {_name(s, y)}", (h, x, y)))
+        target = contact_target(atoms, conn, h, contact_end)
+        if target is not None:
+            moves["contact"].append((f"{_name(s, h)} -> {_name(s, target)}", (h, int(target))))
+    for i, j in conn.pairs:
+        moves["stretch"].append((f"{_name(s, int(i))}-{_name(s, int(j))}", (int(i), int(j))))
+    return moves
+
+
+def _down_to(start: float, end: float, step: float) -> np.ndarray:
+    """start, start - step, ... down to `end`, which is always the last point."""
+    points = np.arange(start, end - 1e-9, -step)
+    return np.append(points, end) if points[-1] > end + 1e-9 else points
+
+
 def build_scans(atoms: Atoms, bend_step_deg: float = 5.0, bend_end_deg: float = 60.0,
                 stretch_points: int = 11, contact_end: float = 0.5, contact_step: float = 0.1):
-    """[(Scan, frames)] for every H bend towards each other neighbour of its heavy atom, every
-    bond stretched to 2x, and every H pushed at its nearest non-bonded atom."""
+    """[(Scan, frames)] for every move of `scan_moves`: bends down to `bend_end_deg`, bonds
+    stretched to 2x, contacts down to `contact_end`."""
     conn = Connectivity.from_atoms(atoms)
-    symbols = atoms.get_chemical_symbols()
-    name = lambda k: f"{symbols[k]}{k}"
     pos = atoms.get_positions()
+    moves = scan_moves(atoms, conn, contact_end)
     out = []
-    for h in np.nonzero(conn.is_h)[0]:
-        h = int(h)
-        heavy = [int(k) for k in np.nonzero(conn.bonded[h])[0]]
-        for x in heavy:
-            for y in (int(k) for k in np.nonzero(conn.bonded[x])[0]):
-                if y == h:
-                    continue
-                start = _angle(pos[h] - pos[x], pos[y] - pos[x])
-                angles = np.arange(start, bend_end_deg - 1e-9, -bend_step_deg)
-                angles = np.append(angles, bend_end_deg) if angles[-1] > bend_end_deg + 1e-9 else angles
-                scan = Scan("bend", f"{name(h)}-{name(x)} -> {name(y)}", (h, x, y), angles)
-                out.append((scan, bend_geometries(atoms, h, x, y, angles)))
+    for label, (h, x, y) in moves["bend"]:
+        angles = _down_to(angle_deg(pos[h] - pos[x], pos[y] - pos[x]), bend_end_deg, bend_step_deg)
+        out.append((Scan("bend", label, (h, x, y), angles), bend_geometries(atoms, h, x, y, angles)))
     factors = np.linspace(1.0, 2.0, stretch_points)
-    for i, j in conn.pairs:
-        i, j = int(i), int(j)
-        scan = Scan("stretch", f"{name(i)}-{name(j)}", (i, j), factors)
-        out.append((scan, stretch_geometries(atoms, conn, i, j, factors)))
-    dist = np.linalg.norm(pos[:, None] - pos[None], axis=-1)
-    for h in np.nonzero(conn.is_h)[0]:
-        h = int(h)
-        target = contact_target(atoms, conn, h, contact_end)
-        if target is None:
-            continue
-        distances = np.arange(dist[h, target], contact_end - 1e-9, -contact_step)
-        distances = np.append(distances, contact_end) if distances[-1] > contact_end + 1e-9 else distances
-        scan = Scan("contact", f"{name(h)} -> {name(target)}", (h, target), distances)
-        out.append((scan, contact_geometries(atoms, h, target, distances)))
+    for label, (i, j) in moves["stretch"]:
+        out.append((Scan("stretch", label, (i, j), factors), stretch_geometries(atoms, conn, i, j, factors)))
+    for label, (h, target) in moves["contact"]:
+        distances = _down_to(float(np.linalg.norm(pos[h] - pos[target])), contact_end, contact_step)
+        out.append((Scan("contact", label, (h, target), distances), contact_geometries(atoms, h, target, distances)))
     return out
 
 

@@ -17,9 +17,7 @@ import numpy as np
 from ase import Atoms
 
 from ..md.connectivity import Connectivity, pair_distances
-from ..md.scans import _angle, bend_geometries, contact_geometries, contact_target, stretch_geometries
-
-KINDS = ("bend", "stretch", "contact")
+from ..md.scans import KINDS, angle_deg, bend_geometries, contact_geometries, scan_moves, stretch_geometries
 
 
 @dataclass
@@ -41,35 +39,13 @@ class DistortRanges:
             raise ValueError(f"jitter_A must be >= 0, got {self.jitter_A}")
 
 
-def _label(symbols, *idx) -> str:
-    return "".join(f"{symbols[i]}{i}" for i in idx)
-
-
-def scan_moves(atoms: Atoms, conn: Connectivity) -> Dict[str, List[Tuple[str, tuple]]]:
-    """Every move of each kind as (label, atom indices), labelled as `gaunt-md scan` labels its
-    scans ("H15-N0 -> C1", "C8-H20", "H16 -> N2")."""
-    s = atoms.get_chemical_symbols()
-    moves: Dict[str, List[Tuple[str, tuple]]] = {k: [] for k in KINDS}
-    for h in map(int, np.nonzero(conn.is_h)[0]):
-        for x in map(int, np.nonzero(conn.bonded[h])[0]):
-            for y in map(int, np.nonzero(conn.bonded[x])[0]):
-                if y != h:
-                    moves["bend"].append((f"{_label(s, h)}-{_label(s, x)} -> {_label(s, y)}", (h, x, y)))
-        target = contact_target(atoms, conn, h)
-        if target is not None:
-            moves["contact"].append((f"{_label(s, h)} -> {_label(s, target)}", (h, int(target))))
-    for i, j in conn.pairs:
-        moves["stretch"].append((f"{_label(s, int(i))}-{_label(s, int(j))}", (int(i), int(j))))
-    return moves
-
-
 def _move(atoms: Atoms, conn: Connectivity, kind: str, idx: tuple, rng: np.random.Generator,
           r: DistortRanges):
     """(moved copy, coordinate reached) or None when the move cannot reach its range."""
     pos = atoms.get_positions()
     if kind == "bend":
         h, x, y = idx
-        start = _angle(pos[h] - pos[x], pos[y] - pos[x])
+        start = angle_deg(pos[h] - pos[x], pos[y] - pos[x])
         hi = min(r.bend_deg[1], start - r.min_bend_step_deg)
         if hi < r.bend_deg[0]:
             return None
@@ -103,6 +79,7 @@ def distorted_frames(bases: Sequence[Atoms], count: int, seed: int = 0, kinds: S
         raise ValueError(f"{len(ids)} base_ids for {len(bases)} bases")
     rng = np.random.default_rng(seed)
     excluded = set(exclude)
+    moves_of: Dict[int, tuple] = {}  # base index -> (its bond graph, its moves)
     frames: List[Atoms] = []
     attempts = 0
     while len(frames) < count:
@@ -112,8 +89,11 @@ def distorted_frames(bases: Sequence[Atoms], count: int, seed: int = 0, kinds: S
         kind = kinds[len(frames) % len(kinds)]
         b = int(rng.integers(len(bases)))
         base = bases[b]
-        conn = Connectivity.from_atoms(base)
-        moves = [m for m in scan_moves(base, conn)[kind] if m[0] not in excluded]
+        if b not in moves_of:
+            conn = Connectivity.from_atoms(base)
+            moves_of[b] = conn, scan_moves(base, conn)
+        conn, base_moves = moves_of[b]
+        moves = [m for m in base_moves[kind] if m[0] not in excluded]
         if not moves:
             raise ValueError(f"base frame {ids[b]} has no {kind} move left after exclude")
         label, idx = moves[int(rng.integers(len(moves)))]

@@ -5,9 +5,9 @@ from ase.io import read, write
 from gaunt_md.cli import main
 from gaunt_md.data.splits import train_valid_split
 from gaunt_md.md.connectivity import Connectivity, pair_distances
-from gaunt_md.md.scans import _angle
+from gaunt_md.md.scans import angle_deg, scan_moves
 from gaunt_md.md.starts import SHIPPED_START
-from gaunt_md.select.distort import DistortRanges, distorted_frames, scan_moves
+from gaunt_md.select.distort import DistortRanges, distorted_frames
 from tests.fixtures import shaken_copies
 
 EXACT = DistortRanges(jitter_A=0.0)
@@ -24,7 +24,7 @@ def coordinate(frame, base, kind, move):
     p, q = frame.get_positions(), base.get_positions()
     if kind == "bend":
         h, x, y = idx
-        return _angle(p[h] - p[x], p[y] - p[x])
+        return angle_deg(p[h] - p[x], p[y] - p[x])
     if kind == "stretch":
         i, j = idx
         return np.linalg.norm(p[i] - p[j]) / np.linalg.norm(q[i] - q[j])
