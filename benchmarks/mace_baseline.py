@@ -5,7 +5,10 @@ examples/train_3bpa.yaml), with MACE's own 3BPA recipe (AMSGrad lr 0.01, batch 5
 E:F weights 1:1000, stage two 1000:100 from epoch 70), float32, 95 epochs: about 85-95 min on
 the 2 cores of the development machine, the wall-clock budget of the shipped potential.
 
-    python benchmarks/mace_baseline.py [--data DIR] [--out DIR] [--epochs 95]
+    python benchmarks/mace_baseline.py [--data DIR] [--out DIR] [--epochs 95] [--extra-train FILE ...]
+
+`--extra-train` adds labelled frames to the training set only (as `data.extra_train_files` does
+for gaunt-md: the shipped potential's 32 frames from 1200 K MD, examples/data/3bpa_al/).
 
 Runs mace_run_train in the mace venv (benchmarks/mace_env.py creates it); re-running the same
 command resumes from MACE's latest checkpoint.  The trained model lands at OUT/mace_3bpa.model
@@ -29,12 +32,13 @@ ROOT = harness.ROOT
 N_VALID, SPLIT_SEED = 50, 123  # as examples/train_3bpa.yaml
 
 
-def write_split(data: Path, out: Path) -> tuple[Path, Path]:
+def write_split(data: Path, out: Path, extra_train=()) -> tuple[Path, Path]:
     frames = read(data / "train_300K.xyz", ":")
     train, valid = train_valid_split(len(frames), N_VALID, SPLIT_SEED)
+    extra = [frame for path in extra_train for frame in read(path, ":")]
     paths = out / "train.xyz", out / "valid.xyz"
-    for path, indices in zip(paths, (train, valid)):
-        write(path, [frames[i] for i in indices], format="extxyz")
+    write(paths[0], [frames[i] for i in train] + extra, format="extxyz")
+    write(paths[1], [frames[i] for i in valid], format="extxyz")
     return paths
 
 
@@ -51,11 +55,13 @@ def main(argv=None) -> int:
     parser.add_argument("--epochs", type=int, default=95)
     parser.add_argument("--stage-two", type=int, default=70)
     parser.add_argument("--seed", type=int, default=123)
+    parser.add_argument("--extra-train", type=Path, nargs="+", default=[], metavar="FILE",
+                        help="labelled extxyz frames added to the training set (never validated on)")
     args = parser.parse_args(argv)
 
     args.out = args.out.resolve()   # mace_run_train runs inside it: relative paths would break
     args.out.mkdir(parents=True, exist_ok=True)
-    train, valid = write_split(args.data, args.out)
+    train, valid = write_split(args.data, args.out, [p.resolve() for p in args.extra_train])
     python = mace_env.ensure()
     command = [
         str(python.parent / "mace_run_train"), "--name", "mace_3bpa", "--work_dir", str(args.out),
