@@ -5,8 +5,10 @@
 #   bash benchmarks/check_potential.sh MODEL OUT [--quick]
 #
 # MODEL: an exported model (.pt) or a training checkpoint (best.pt, last.pt, .ckpt), exported
-# here to float64 first (as deployed).  Steps:
+# here to float64 first (as deployed); or a mace-torch .model, run in its own venv through
+# benchmarks/mace_socket.py (the baseline, through the same checks).  Steps:
 #   frames/   E and F errors on the 32 hot test frames, per MD temperature (frame_errors.py)
+#   split/    E and F errors on the 300 K training and validation frames (the trainer's split)
 #   scan/     hole scans: every H bend, bond stretch and close contact (gaunt-md scan)
 #   scanref/  the DFT-labelled scans against the model (scan_reference.py)
 #   md_seed0/, md_seed1/  the stability protocol, 300/600/1200 K, 4 x 1 ps each (skipped by --quick)
@@ -17,11 +19,12 @@ set -uo pipefail
 export TQDM_DISABLE=1   # progress bars would fill the logs
 
 if [[ $# -lt 2 ]]; then
-    sed -n '2,15p' "$0"; exit 2
+    sed -n '2,17p' "$0"; exit 2
 fi
 MODEL=$1; OUT=$2; QUICK=${3:-}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 PY=${PYTHON:-$ROOT/.venv/bin/python}
+TRAIN_DATA=${TRAIN_DATA:-$ROOT/../shared/data/3bpa/train_300K.xyz}   # the 300 K frames (split 50, seed 123)
 mkdir -p "$OUT"
 failed=()
 
@@ -40,17 +43,23 @@ case "$MODEL" in
         MODEL=$OUT/model.pt ;;
 esac
 
+case "$MODEL" in
+    *.model) AS=(--mace "$MODEL"); CALC=(--calculator "$ROOT/benchmarks/mace_socket.py:calculator") ;;
+    *)       AS=(--model "$MODEL"); CALC=() ;;
+esac
+
 step frames "$PY" "$ROOT/benchmarks/frame_errors.py" "$ROOT/examples/data/3bpa_hot/test_600_1200K.xyz" \
-    --model "$MODEL" --group md_temperature_K --out "$OUT/frames"
-step scan "$PY" -m gaunt_md.cli scan "$MODEL" --out "$OUT/scan"
-step scanref "$PY" "$ROOT/benchmarks/scan_reference.py" --model "$MODEL" --out "$OUT/scanref"
+    "${AS[@]}" --group md_temperature_K --out "$OUT/frames"
+step split "$PY" "$ROOT/benchmarks/frame_errors.py" "$TRAIN_DATA" "${AS[@]}" --split 50 123 --out "$OUT/split"
+step scan "$PY" -m gaunt_md.cli scan "$MODEL" "${CALC[@]}" --out "$OUT/scan"
+step scanref "$PY" "$ROOT/benchmarks/scan_reference.py" "${AS[@]}" --out "$OUT/scanref"
 
 if [[ "$QUICK" != "--quick" ]]; then
     for seed in 0 1; do
-        step "md_seed$seed" "$PY" -m gaunt_md.cli md-stability --model "$MODEL" --runs 4 --time-ps 1 \
+        step "md_seed$seed" "$PY" -m gaunt_md.cli md-stability --model "$MODEL" "${CALC[@]}" --runs 4 --time-ps 1 \
             --seed "$seed" --out "$OUT/md_seed$seed" --no-progress
     done
-    step nve600 "$PY" -m gaunt_md.cli md-stability --model "$MODEL" --ensemble nve --temperatures 600 \
+    step nve600 "$PY" -m gaunt_md.cli md-stability --model "$MODEL" "${CALC[@]}" --ensemble nve --temperatures 600 \
         --runs 2 --time-ps 1 --out "$OUT/nve600" --no-progress
 fi
 
