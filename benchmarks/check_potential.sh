@@ -11,6 +11,7 @@
 #   split/    E and F errors on the 300 K training and validation frames (the trainer's split)
 #   scan/     hole scans: every H bend, bond stretch and close contact (gaunt-md scan)
 #   scanref/  the DFT-labelled scans against the model (scan_reference.py)
+#   distorted/  E and F errors on the 36 distorted frames (H bends, stretches, contacts; per kind)
 #   md_seed0/, md_seed1/  the stability protocol, 300/600/1200 K, 4 x 1 ps each (skipped by --quick)
 #   nve600/   NVE from 600 K starts, 2 x 1 ps: energy drift (skipped by --quick)
 # --quick took 8 min on one core shared with a training run; the MD adds ~25 min on 2 cores.  A step that fails is reported and the
@@ -19,7 +20,7 @@ set -uo pipefail
 export TQDM_DISABLE=1   # progress bars would fill the logs
 
 if [[ $# -lt 2 ]]; then
-    sed -n '2,17p' "$0"; exit 2
+    sed -n '2,18p' "$0"; exit 2
 fi
 MODEL=$1; OUT=$2; QUICK=${3:-}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -53,6 +54,8 @@ step frames "$PY" "$ROOT/benchmarks/frame_errors.py" "$ROOT/examples/data/3bpa_h
 step split "$PY" "$ROOT/benchmarks/frame_errors.py" "$TRAIN_DATA" "${AS[@]}" --split 50 123 --out "$OUT/split"
 step scan "$PY" -m gaunt_md.cli scan "$MODEL" "${CALC[@]}" --out "$OUT/scan"
 step scanref "$PY" "$ROOT/benchmarks/scan_reference.py" "${AS[@]}" --out "$OUT/scanref"
+step distorted "$PY" "$ROOT/benchmarks/frame_errors.py" "$ROOT/examples/data/3bpa_distorted/round1.xyz" \
+    "${AS[@]}" --group distort_kind --out "$OUT/distorted"
 
 if [[ "$QUICK" != "--quick" ]]; then
     for seed in 0 1; do
