@@ -93,10 +93,16 @@ def floor_matrix(atomic_numbers: List[int], floors: Dict[str, float]) -> torch.T
 
 
 def _silu_second_moment() -> float:
-    """E[silu(z)^2] for z ~ N(0, 1), by the trapezoid rule on [-12, 12]."""
-    z = torch.linspace(-12.0, 12.0, 24001, dtype=torch.float64)
-    density = torch.exp(-0.5 * z * z) / math.sqrt(2.0 * math.pi)
-    return float(torch.trapezoid(torch.nn.functional.silu(z) ** 2 * density, z))
+    """E[silu(z)^2] for z ~ N(0, 1), by the trapezoid rule on [-12, 12].  Plain floats: a torch
+    op at import would start torch's threads before a trainer sets their float mode."""
+    steps, width = 24000, 24.0
+    h = width / steps
+    total = 0.0
+    for k in range(steps + 1):
+        z = -12.0 + k * h
+        silu = z / (1.0 + math.exp(-z))
+        total += (0.5 if k in (0, steps) else 1.0) * silu * silu * math.exp(-0.5 * z * z)
+    return total * h / math.sqrt(2.0 * math.pi)
 
 
 SILU_GAIN = _silu_second_moment() ** -0.5  # ~1.68: keeps unit second moments through a SiLU

@@ -27,6 +27,7 @@ from .param_groups import optimizer_order, parameter_groups
 from .plots import plot_learning_curve
 from .progress import progress
 from .schedule import check_lr_override, cosine_lr
+from .subnormals import flush_subnormals
 from .validate import DATA_DEFAULTS
 
 
@@ -107,6 +108,10 @@ class Trainer:
         if resume and not (self.out / "last.pt").exists():
             raise FileNotFoundError(f"--resume: no checkpoint at {self.out / 'last.pt'}")
         prepare_output_dir(self.out, resume, overwrite, check_only=True)  # before any work
+        if cfg.flush_denormal and cfg.device == "cpu" and not flush_subnormals():
+            log("warning: some of torch's CPU threads started before this trainer and still compute "
+                "subnormal floats, slowly; call torch.set_flush_denormal(True) before any torch work "
+                "(gaunt_md/train/subnormals.py)")
         if cfg.num_threads:
             torch.set_num_threads(cfg.num_threads)
         _seed_everything(cfg.seed)

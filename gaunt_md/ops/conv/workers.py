@@ -22,14 +22,20 @@ class WorkerPool:
         self._executor = None
         self._key = None
 
+    def reset(self) -> None:
+        """Stop the workers; the next call starts new ones, which copy the calling thread's
+        float mode (e.g. flush-to-zero set since the old ones started)."""
+        if self._executor is not None and self._key[1] == os.getpid():
+            self._executor.shutdown(wait=True)
+        self._executor, self._key = None, None
+
     def size(self) -> int:
         return torch.get_num_threads()
 
     def _get(self, n: int):
         key = (n, os.getpid())
         if self._key != key:
-            if self._executor is not None and self._key[1] == os.getpid():
-                self._executor.shutdown(wait=True)
+            self.reset()
             main_threads = torch.get_num_threads()
             barrier = threading.Barrier(n)
 
