@@ -10,6 +10,7 @@ import pytest
 import torch
 from e3nn import o3
 
+from gaunt_md.ops.subnormals import keep_subnormals
 from tests.helpers import block_wigner_D, random_rotation, relative_error
 
 
@@ -17,6 +18,14 @@ def pytest_configure(config):
     # The tests use tiny tensors: intra-op threads only add overhead, and on a shared machine
     # pocketfft's thread pool made small FFTs ~200x slower.  GAUNT_MD_TEST_THREADS overrides.
     torch.set_num_threads(int(os.environ.get("GAUNT_MD_TEST_THREADS", "1")))
+
+
+@pytest.fixture(autouse=True)
+def default_subnormals():
+    """A Trainer, or a float32 model loaded on CPU, makes its process flush subnormal floats
+    (gaunt_md/ops/subnormals.py); the tests after it get torch's default back."""
+    yield
+    keep_subnormals()
 
 
 TOLERANCE = {torch.float64: 1e-10, torch.float32: 1e-5}

@@ -19,17 +19,19 @@ class GauntCalculator(Calculator):
     (`get_stresses`: each edge's virial split between its atoms, summing to the stress) from one
     exported model, or from a committee of models (mean, plus `energy_var` / `forces_var` /
     `stress_var` across members).  `routes` ({op: route}, gaunt_md/ops/routes.py) chooses how
-    the ops run, e.g. {"conv": "torch"}."""
+    the ops run, e.g. {"conv": "torch"}.  `flush_denormal`: see load_model (float32 on CPU)."""
 
     implemented_properties = ["energy", "free_energy", "energies", "forces", "stress", "stresses"]
 
     def __init__(self, model_path: Union[str, Sequence[str]], device: str = "auto",
-                 dtype: Optional[str] = None, routes: Optional[Mapping[str, str]] = None, **kwargs):
+                 dtype: Optional[str] = None, routes: Optional[Mapping[str, str]] = None,
+                 flush_denormal: bool = True, **kwargs):
         super().__init__(**kwargs)
         paths = [model_path] if isinstance(model_path, (str, bytes)) or hasattr(model_path, "__fspath__") else list(model_path)
         if not paths:
             raise ValueError("GauntCalculator needs at least one model path")
-        self.models: List[LoadedModel] = [load_model(p, device=device, dtype=dtype, routes=routes) for p in paths]
+        self.models: List[LoadedModel] = [load_model(p, device=device, dtype=dtype, routes=routes,
+                                                            flush_denormal=flush_denormal) for p in paths]
         first = self.models[0]
         for other, path in zip(self.models[1:], paths[1:]):
             if other.atomic_numbers != first.atomic_numbers or other.r_max != first.r_max:

@@ -76,7 +76,7 @@ class TrainConfig:
                                           # deployed model's, whatever the training dtype
     device: str = "cpu"
     num_threads: Optional[int] = None
-    flush_denormal: bool = True           # CPU: subnormal floats computed as 0 (train/subnormals.py:
+    flush_denormal: bool = True           # CPU: subnormal floats computed as 0 (ops/subnormals.py:
                                           # they had made 3BPA epochs 2x slower)
     init_from: Optional[str] = None       # checkpoint whose weights (EMA ones if kept) start the
                                           # model: same names and shapes; new ones keep their init

@@ -15,6 +15,7 @@ import torch
 from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
 from ..nn import GauntMACE, ModelConfig, count_parameters
+from ..ops.subnormals import flush_subnormals
 from .checkpoint import DTYPES, deployed_model, read_checkpoint, save_checkpoint
 from .config import TrainConfig, config_from_dict
 from .dataset import PreparedData, batches, prepare_data
@@ -27,7 +28,6 @@ from .param_groups import optimizer_order, parameter_groups
 from .plots import plot_learning_curve
 from .progress import progress
 from .schedule import check_lr_override, cosine_lr
-from .subnormals import flush_subnormals
 from .validate import DATA_DEFAULTS
 
 
@@ -111,7 +111,7 @@ class Trainer:
         if cfg.flush_denormal and cfg.device == "cpu" and not flush_subnormals():
             log("warning: some of torch's CPU threads started before this trainer and still compute "
                 "subnormal floats, slowly; call torch.set_flush_denormal(True) before any torch work "
-                "(gaunt_md/train/subnormals.py)")
+                "(gaunt_md/ops/subnormals.py)")
         if cfg.num_threads:
             torch.set_num_threads(cfg.num_threads)
         _seed_everything(cfg.seed)

@@ -24,7 +24,6 @@ from ase.calculators.emt import EMT
 from ase.calculators.singlepoint import SinglePointCalculator
 
 from gaunt_md.cli import main
-from gaunt_md.train.subnormals import keep_subnormals
 
 ELEMENTS = "CHNO"
 
@@ -128,14 +127,6 @@ def gaunt_md() -> Callable[..., int]:
         finally:
             torch.set_num_threads(previous)
     return run
-
-
-@pytest.fixture(autouse=True)
-def default_subnormals():
-    """A Trainer makes its process flush subnormal floats (config `flush_denormal`); the tests
-    after it get torch's default back."""
-    yield
-    keep_subnormals()
 
 
 @pytest.fixture

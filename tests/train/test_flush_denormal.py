@@ -39,7 +39,7 @@ def test_flushing_is_the_default(write_config, tmp_path):
 CHECK_THREADS = """
 import sys, torch
 from gaunt_md.train.config import load_config
-from gaunt_md.train.subnormals import all_threads_flush
+from gaunt_md.ops.subnormals import all_threads_flush
 from gaunt_md.train.trainer import Trainer
 torch.set_num_threads(2)
 if sys.argv[2] == "torch-first":

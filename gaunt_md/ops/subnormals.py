@@ -1,16 +1,17 @@
-"""Subnormal floats computed as zero on CPU, for a training process.
+"""Subnormal floats computed as zero on CPU: for training, and for float32 models at inference.
 
-Weights that get no gradient (a factor-basis weight of a coupling no frame excites) are pulled
-towards 0 by weight decay through Adam's normalised step, and the activations they touch end up
-subnormal (below 1.2e-38 in float32): every op on them then takes the CPU's slow path (3BPA
-epochs went from 27 to 55 s within 30 epochs).  The CPU's flush-to-zero mode is per thread and a
+A trained model's float32 activations and gradients underflow into subnormals (below 1.2e-38),
+and every op on them takes the CPU's slow path: 3BPA training epochs went from 27 to 55 s within
+30 epochs (weights without gradient, pulled towards 0 by weight decay through Adam's normalised
+step), and a float32 export of the shipped potential took 72 instead of 26 ms per force call.
+Float64 is not affected at these magnitudes.  The CPU's flush-to-zero mode is per thread and a
 new thread copies it from the one that starts it, so it must be set before torch starts its
 threads; `flush_subnormals` says whether that worked for all of them."""
 from __future__ import annotations
 
 import torch
 
-from ..ops.conv.workers import workers
+from .conv.workers import workers
 
 _GRAIN = 32768  # elements below which torch runs an elementwise op on one thread
 
