@@ -51,3 +51,9 @@ def block_wigner_D(lmax: int, R: torch.Tensor, dtype: torch.dtype = torch.float6
         return sh_irreps(lmax).D_from_matrix(R.to(torch.float64)).to(dtype)
     finally:
         torch.set_default_dtype(default)
+
+
+def subnormal_survives() -> bool:
+    """False when this thread flushes subnormals: 1e-30 x 1e-9 is below float32's smallest
+    normal number (1.2e-38)."""
+    return bool(torch.tensor([1e-30], dtype=torch.float32).mul(1e-9).item() != 0.0)

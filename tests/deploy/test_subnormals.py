@@ -10,14 +10,10 @@ import torch
 
 from gaunt_md.calculators.ase import GauntCalculator
 from gaunt_md.deploy import load_model
+from tests.helpers import subnormal_survives
 
 if not torch.set_flush_denormal(False):
     pytest.skip("this CPU cannot flush subnormals", allow_module_level=True)
-
-
-def subnormal_survives() -> bool:
-    """1e-30 x 1e-9 is below float32's smallest normal number (1.2e-38), on this thread."""
-    return bool(torch.tensor([1e-30], dtype=torch.float32).mul(1e-9).item() != 0.0)
 
 
 @pytest.mark.parametrize("dtype, flush, flushed", [("float32", True, True), ("float32", False, False),

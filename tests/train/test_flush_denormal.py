@@ -18,11 +18,6 @@ if not torch.set_flush_denormal(False):
     pytest.skip("this CPU cannot flush subnormals", allow_module_level=True)
 
 
-def subnormal_survives() -> bool:
-    """1e-30 x 1e-9 is below float32's smallest normal number (1.2e-38), on this thread."""
-    return bool(torch.tensor([1e-30], dtype=torch.float32).mul(1e-9).item() != 0.0)
-
-
 @pytest.mark.parametrize("flush", [True, False])
 def test_trainer_flushes_subnormals_unless_told_not_to(flush, write_config, tmp_path):
     assert subnormal_survives()
@@ -41,6 +36,7 @@ import sys, torch
 from gaunt_md.train.config import load_config
 from gaunt_md.ops.subnormals import all_threads_flush
 from gaunt_md.train.trainer import Trainer
+from tests.helpers import subnormal_survives
 torch.set_num_threads(2)
 if sys.argv[2] == "torch-first":
     all_threads_flush()  # torch's intra-op threads start here, before the trainer
