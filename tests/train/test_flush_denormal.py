@@ -13,6 +13,7 @@ import torch
 
 from gaunt_md.train.config import load_config
 from gaunt_md.train.trainer import Trainer
+from tests.helpers import subnormal_survives
 
 if not torch.set_flush_denormal(False):
     pytest.skip("this CPU cannot flush subnormals", allow_module_level=True)
@@ -36,7 +37,6 @@ import sys, torch
 from gaunt_md.train.config import load_config
 from gaunt_md.ops.subnormals import all_threads_flush
 from gaunt_md.train.trainer import Trainer
-from tests.helpers import subnormal_survives
 torch.set_num_threads(2)
 if sys.argv[2] == "torch-first":
     all_threads_flush()  # torch's intra-op threads start here, before the trainer
