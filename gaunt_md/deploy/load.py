@@ -78,10 +78,10 @@ def load_model(path, device: Union[str, torch.device] = "cpu",
     module = module.to(dtype_t)
     module.eval()
     apply_routes(module, routes)
-    if flush_denormal and dtype_t == torch.float32 and device.type == "cpu" and not flush_subnormals():
-        warnings.warn("some of torch's CPU threads started before this float32 model was loaded and "
-                      "compute subnormal floats slowly; call torch.set_flush_denormal(True) before any "
-                      "torch work (gaunt_md/ops/subnormals.py)", RuntimeWarning, stacklevel=2)
+    if flush_denormal and dtype_t == torch.float32 and device.type == "cpu":
+        problem = flush_subnormals()
+        if problem:
+            warnings.warn(problem, RuntimeWarning, stacklevel=2)
     for parameter in module.parameters():
         # inference differentiates by positions only: no weight gradients to build
         parameter.requires_grad_(False)

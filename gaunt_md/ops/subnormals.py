@@ -6,8 +6,10 @@ and every op on them takes the CPU's slow path: 3BPA training epochs went from 2
 step), and a float32 export of the shipped potential took 72 instead of 26 ms per force call.
 Float64 is not affected at these magnitudes.  The CPU's flush-to-zero mode is per thread and a
 new thread copies it from the one that starts it, so it must be set before torch starts its
-threads; `flush_subnormals` says whether that worked for all of them."""
+threads; `flush_subnormals` says when that did not work for all of them."""
 from __future__ import annotations
+
+from typing import Optional
 
 import torch
 
@@ -23,14 +25,18 @@ def all_threads_flush() -> bool:
     return bool((products == 0).all())
 
 
-def flush_subnormals() -> bool:
+def flush_subnormals() -> Optional[str]:
     """Turn flushing on for this thread and every thread started from now on (the conv workers
-    are started again); True when torch's intra-op threads all flush, False when some started
-    before this call (they keep computing subnormals) or the CPU cannot flush."""
+    are started again).  None when torch's intra-op threads all flush; else what is wrong (the
+    CPU cannot flush, or threads started before this call keep computing subnormals)."""
     if not torch.set_flush_denormal(True):
-        return False
+        return "this CPU cannot flush subnormal floats to zero: ops on them stay slow"
     workers.reset()
-    return all_threads_flush()
+    if all_threads_flush():
+        return None
+    return ("some of torch's CPU threads started before flush-to-zero was set and still compute "
+            "subnormal floats, slowly; call torch.set_flush_denormal(True) before any torch work "
+            "(gaunt_md/ops/subnormals.py)")
 
 
 def keep_subnormals() -> None:

@@ -108,10 +108,9 @@ class Trainer:
         if resume and not (self.out / "last.pt").exists():
             raise FileNotFoundError(f"--resume: no checkpoint at {self.out / 'last.pt'}")
         prepare_output_dir(self.out, resume, overwrite, check_only=True)  # before any work
-        if cfg.flush_denormal and cfg.device == "cpu" and not flush_subnormals():
-            log("warning: some of torch's CPU threads started before this trainer and still compute "
-                "subnormal floats, slowly; call torch.set_flush_denormal(True) before any torch work "
-                "(gaunt_md/ops/subnormals.py)")
+        problem = flush_subnormals() if cfg.flush_denormal and cfg.device == "cpu" else None
+        if problem:
+            log(f"warning: {problem}")
         if cfg.num_threads:
             torch.set_num_threads(cfg.num_threads)
         _seed_everything(cfg.seed)
