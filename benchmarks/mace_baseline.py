@@ -11,8 +11,10 @@ the 2 cores of the development machine, the wall-clock budget of the shipped pot
 for gaunt-md: the shipped potential's 32 frames from 1200 K MD, examples/data/3bpa_al/).
 
 Runs mace_run_train in the mace venv (benchmarks/mace_env.py creates it); re-running the same
-command resumes from MACE's latest checkpoint.  The trained model lands at OUT/mace_3bpa.model
-(compiled copy OUT/mace_3bpa_compiled.model), the log at OUT/logs/.
+command resumes from MACE's latest checkpoint.  The model to compare is the stage-two one,
+OUT/mace_3bpa_stagetwo.model (its SWA/EMA weights under the stage-two loss; compiled copy
+OUT/mace_3bpa_stagetwo_compiled.model); OUT/mace_3bpa.model is the best stage-one model, fitted
+with energies weighted 1:1000 (validation E ~20x worse).  The log: OUT/logs/.
 """
 from __future__ import annotations
 
