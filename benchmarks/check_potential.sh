@@ -16,14 +16,15 @@
 #   nve600/   NVE from 600 K starts, 2 x 1 ps: energy drift (skipped by --quick)
 # --quick took 8 min on one core shared with a training run; the MD adds ~25 min on 2 cores.
 # A step that fails is reported and the others still run; the exit status is 1 if any failed
-# (a scan that does not climb counts).  CHECK_STEPS="md_seed0 nve600" runs only the steps
-# named: two such calls on one OUT, side by side, use both cores when the model runs on one
-# thread (a mace-torch model through mace_socket.py does).
+# (a scan that does not climb counts).  CHECK_STEPS="md_seed0 nve600" runs only the checks
+# named (a checkpoint is still exported first): two such calls on one OUT, side by side, use
+# both cores when the model runs on one thread (a mace-torch model through mace_socket.py
+# does); give them an exported model, or both would write OUT/model.pt at once.
 set -uo pipefail
 export TQDM_DISABLE=1   # progress bars would fill the logs
 
 if [[ $# -lt 2 ]]; then
-    sed -n '2,21p' "$0"; exit 2
+    sed -n '2,22p' "$0"; exit 2
 fi
 MODEL=$1; OUT=$2; QUICK=${3:-}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -34,12 +35,16 @@ failed=()
 
 step() {  # step NAME COMMAND...: run, log to OUT/NAME.log, remember a failure
     local name=$1; shift
-    if [[ -n "${CHECK_STEPS:-}" && " $CHECK_STEPS " != *" $name "* ]]; then return; fi
     echo "== $name: $*"
     if ! "$@" > "$OUT/$name.log" 2>&1; then
         failed+=("$name"); echo "   $name FAILED (see $OUT/$name.log)"
     fi
     tail -n 25 "$OUT/$name.log"
+}
+
+check() {  # check NAME COMMAND...: a step, unless CHECK_STEPS names others
+    if [[ -n "${CHECK_STEPS:-}" && " $CHECK_STEPS " != *" $1 "* ]]; then return; fi
+    step "$@"
 }
 
 case "$MODEL" in
@@ -53,20 +58,20 @@ case "$MODEL" in
     *)       AS=(--model "$MODEL"); CALC=() ;;
 esac
 
-step frames "$PY" "$ROOT/benchmarks/frame_errors.py" "$ROOT/examples/data/3bpa_hot/test_600_1200K.xyz" \
+check frames "$PY" "$ROOT/benchmarks/frame_errors.py" "$ROOT/examples/data/3bpa_hot/test_600_1200K.xyz" \
     "${AS[@]}" --group md_temperature_K --out "$OUT/frames"
-step split "$PY" "$ROOT/benchmarks/frame_errors.py" "$TRAIN_DATA" "${AS[@]}" --split 50 123 --out "$OUT/split"
-step scan "$PY" -m gaunt_md.cli scan "$MODEL" "${CALC[@]}" --out "$OUT/scan"
-step scanref "$PY" "$ROOT/benchmarks/scan_reference.py" "${AS[@]}" --out "$OUT/scanref"
-step distorted "$PY" "$ROOT/benchmarks/frame_errors.py" "$ROOT/examples/data/3bpa_distorted/round1.xyz" \
+check split "$PY" "$ROOT/benchmarks/frame_errors.py" "$TRAIN_DATA" "${AS[@]}" --split 50 123 --out "$OUT/split"
+check scan "$PY" -m gaunt_md.cli scan "$MODEL" "${CALC[@]}" --out "$OUT/scan"
+check scanref "$PY" "$ROOT/benchmarks/scan_reference.py" "${AS[@]}" --out "$OUT/scanref"
+check distorted "$PY" "$ROOT/benchmarks/frame_errors.py" "$ROOT/examples/data/3bpa_distorted/round1.xyz" \
     "${AS[@]}" --group distort_kind --out "$OUT/distorted"
 
 if [[ "$QUICK" != "--quick" ]]; then
     for seed in 0 1; do
-        step "md_seed$seed" "$PY" -m gaunt_md.cli md-stability --model "$MODEL" "${CALC[@]}" --runs 4 --time-ps 1 \
+        check "md_seed$seed" "$PY" -m gaunt_md.cli md-stability --model "$MODEL" "${CALC[@]}" --runs 4 --time-ps 1 \
             --seed "$seed" --out "$OUT/md_seed$seed" --no-progress
     done
-    step nve600 "$PY" -m gaunt_md.cli md-stability --model "$MODEL" "${CALC[@]}" --ensemble nve --temperatures 600 \
+    check nve600 "$PY" -m gaunt_md.cli md-stability --model "$MODEL" "${CALC[@]}" --ensemble nve --temperatures 600 \
         --runs 2 --time-ps 1 --out "$OUT/nve600" --no-progress
 fi
 
